@@ -1,0 +1,22 @@
+namespace Icdiff.Core;
+
+/// <summary>
+/// A gallery index of one model: proxy vectors for retrieval plus the full embeddings for exact re-scoring.
+/// Implemented in-process (exact SIMD search) and, at scale, by Milvus.
+/// </summary>
+public interface IVectorIndex
+{
+    int Count { get; }
+
+    int EmbeddingLength { get; }
+
+    string KeyOf(int ordinal);
+
+    ReadOnlySpan<float> EmbeddingOf(int ordinal);
+
+    /// <summary>
+    /// Top-<paramref name="k"/> candidates by proxy cosine for each of <paramref name="queryCount"/> proxies,
+    /// best first, written to <paramref name="results"/> (queryCount x k; fewer when the gallery is smaller).
+    /// </summary>
+    void Search(ReadOnlySpan<float> proxies, int queryCount, int k, Span<IndexCandidate> results, Span<int> found);
+}

@@ -1,0 +1,34 @@
+namespace Icdiff.Core;
+
+/// <summary>
+/// When a generated image counts as a replica. The paper does not publish its exact criterion, so every
+/// report prints this one: the best match among the top <see cref="Candidates"/> gallery candidates
+/// (retrieved by proxy vector, re-scored exactly) must reach <see cref="MinLevel"/>.
+/// </summary>
+public sealed record ReplicaCriterion(int MinLevel, int Candidates)
+{
+    public const int DefaultMinLevel = 4;
+    public const int DefaultCandidates = 16;
+
+    public static ReplicaCriterion Default { get; } = new(DefaultMinLevel, DefaultCandidates);
+
+    public void Validate()
+    {
+        if (MinLevel is < 1 or > ReplicationLevels.Total)
+        {
+            throw new ArgumentException($"min-level must be 1..5 (got {MinLevel}).");
+        }
+
+        if (Candidates is < 1 or > 16_384)
+        {
+            throw new ArgumentException($"candidates (k) must be 1..16384 (got {Candidates}).");
+        }
+    }
+
+    public bool IsReplica(int level) => level >= MinLevel;
+
+    public string Describe() =>
+        Candidates == 1
+            ? $"replica = level >= {MinLevel} for the top-1 gallery candidate"
+            : $"replica = level >= {MinLevel} for the best of the top-{Candidates} gallery candidates (exact re-scoring)";
+}

@@ -1,0 +1,140 @@
+using System.Security.Cryptography;
+using System.Text;
+using Icdiff.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Icdiff.Embedding.Onnx;
+
+/// <summary>
+/// One ONNX Runtime session for one model. Inputs and outputs are bound to the caller's buffers, so a batch
+/// costs no tensor copies; tokens are L2-normalised right after inference (see <see cref="EmbeddingMath"/>).
+/// </summary>
+public sealed partial class OnnxEmbedder : IEmbedder
+{
+    private readonly InferenceSession _session;
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+
+    public OnnxEmbedder(ModelManifest manifest, byte[] modelBytes, OnnxOptions options, ILogger logger)
+    {
+        Manifest = manifest;
+        Fingerprint = ComputeFingerprint(manifest, modelBytes);
+        using var sessionOptions = CreateSessionOptions(options, logger, manifest.Name);
+        try
+        {
+            _session = new InferenceSession(modelBytes, sessionOptions);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new ModelManifestException($"model '{manifest.Name}' ({manifest.OnnxPath}) cannot be loaded by ONNX Runtime: {ex.Message}", ex);
+        }
+
+        if (!_session.InputMetadata.ContainsKey(manifest.InputName))
+        {
+            _session.Dispose();
+            throw new ModelManifestException($"model '{manifest.Name}': the manifest's input.name '{manifest.InputName}' is not an input of the ONNX graph (inputs: {string.Join(", ", _session.InputMetadata.Keys)}).");
+        }
+
+        if (!_session.OutputMetadata.ContainsKey(manifest.OutputName))
+        {
+            _session.Dispose();
+            throw new ModelManifestException($"model '{manifest.Name}': the manifest's output.name '{manifest.OutputName}' is not an output of the ONNX graph (outputs: {string.Join(", ", _session.OutputMetadata.Keys)}).");
+        }
+
+        _inputNames = [manifest.InputName];
+        _outputNames = [manifest.OutputName];
+    }
+
+    public ModelManifest Manifest { get; }
+
+    public string Fingerprint { get; }
+
+    public void Embed(Memory<float> inputs, int count, Memory<float> outputs)
+    {
+        var p = Manifest.Preprocess;
+        var inputLength = count * p.TensorLength;
+        var outputLength = count * Manifest.EmbeddingLength;
+        if (inputs.Length < inputLength || outputs.Length < outputLength)
+        {
+            throw new ArgumentException($"batch of {count} needs {inputLength} input and {outputLength} output floats.");
+        }
+
+        long[] outputShape = Manifest.OutputTokens == 1
+            ? [count, Manifest.OutputDim]
+            : [count, Manifest.OutputTokens, Manifest.OutputDim];
+        using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, inputs[..inputLength], [count, 3, p.Height, p.Width]);
+        using var output = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, outputs[..outputLength], outputShape);
+        using var runOptions = new RunOptions();
+        try
+        {
+            _session.Run(runOptions, _inputNames, [input], _outputNames, [output]);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new InvalidOperationException(
+                $"model '{Manifest.Name}' failed on a batch of {count}; does its output really have shape [{string.Join(", ", outputShape)}] as the manifest says? {ex.Message}",
+                ex);
+        }
+
+        var span = outputs.Span;
+        for (var i = 0; i < count; i++)
+        {
+            EmbeddingMath.NormaliseTokens(span.Slice(i * Manifest.EmbeddingLength, Manifest.EmbeddingLength), Manifest.OutputTokens);
+        }
+    }
+
+    public void Dispose() => _session.Dispose();
+
+    private static SessionOptions CreateSessionOptions(OnnxOptions options, ILogger logger, string modelName)
+    {
+        var sessionOptions = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            IntraOpNumThreads = options.IntraOpThreads,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        };
+        if (options.ExecutionProvider == "cuda")
+        {
+            try
+            {
+                sessionOptions.AppendExecutionProvider_CUDA(options.CudaDeviceId);
+                Log.UsingCuda(logger, modelName, options.CudaDeviceId);
+            }
+            catch (Exception ex) when (ex is EntryPointNotFoundException or OnnxRuntimeException or DllNotFoundException)
+            {
+                Log.CudaUnavailable(logger, modelName, ex.Message);
+            }
+        }
+        else
+        {
+            Log.UsingCpu(logger, modelName, options.IntraOpThreads);
+        }
+
+        return sessionOptions;
+    }
+
+    private static string ComputeFingerprint(ModelManifest manifest, byte[] modelBytes)
+    {
+        // Thresholds are left out on purpose: re-calibrating a model must not invalidate its gallery index.
+        var p = manifest.Preprocess;
+        var preprocess = FormattableString.Invariant(
+            $"{p.Width}x{p.Height}|{p.Resize}|{p.ShortEdge}|{string.Join(',', p.Mean)}|{string.Join(',', p.Std)}|{manifest.InputName}|{manifest.OutputName}|{manifest.OutputTokens}x{manifest.OutputDim}");
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(modelBytes);
+        sha.AppendData(Encoding.UTF8.GetBytes(preprocess));
+        return Convert.ToHexStringLower(sha.GetHashAndReset())[..16];
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = EmbeddingEventIds.UsingCpu, Level = LogLevel.Information, Message = "Model {Model}: ONNX Runtime CPU execution provider ({Threads} intra-op threads, 0 = all cores)")]
+        public static partial void UsingCpu(ILogger logger, string model, int threads);
+
+        [LoggerMessage(EventId = EmbeddingEventIds.UsingCuda, Level = LogLevel.Information, Message = "Model {Model}: ONNX Runtime CUDA execution provider on device {Device}")]
+        public static partial void UsingCuda(ILogger logger, string model, int device);
+
+        [LoggerMessage(EventId = EmbeddingEventIds.CudaUnavailable, Level = LogLevel.Warning, Message = "Model {Model}: CUDA was requested but this ONNX Runtime build cannot load its CUDA provider ({Reason}); falling back to CPU. Build with -p:IcdiffOnnxGpu=true for GPU images.")]
+        public static partial void CudaUnavailable(ILogger logger, string model, string reason);
+    }
+}

@@ -1,0 +1,137 @@
+using Icdiff.Core;
+using SkiaSharp;
+
+namespace Icdiff.Imaging.Skia;
+
+/// <summary>
+/// Decodes with SkiaSharp's <see cref="SKCodec"/>: the header is read first (pixel budget), JPEGs are decoded
+/// at the smallest DCT scale that still covers the target size (several times cheaper than a full decode),
+/// then the image is resized and normalised into the caller's CHW buffer.
+/// Alpha is dropped without compositing, as PIL's convert("RGB") does in the reference pre-processing.
+/// </summary>
+public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
+{
+    private static readonly SKSamplingOptions Cubic = new(SKCubicResampler.CatmullRom);
+    private static readonly SKSamplingOptions Mipmapped = new(SKFilterMode.Linear, SKMipmapMode.Linear);
+
+    public DecodeResult Decode(ReadOnlySpan<byte> encoded, PreprocessSpec spec, Span<float> destination)
+    {
+        if (destination.Length < spec.TensorLength)
+        {
+            throw new ArgumentException($"destination holds {destination.Length} floats; {spec.TensorLength} needed.", nameof(destination));
+        }
+
+        if (encoded.IsEmpty)
+        {
+            return DecodeResult.Failed(SkipReason.Empty, "file is empty (0 bytes)");
+        }
+
+        if (encoded.Length > options.MaxEncodedBytes)
+        {
+            return DecodeResult.Failed(SkipReason.TooLarge, $"file is {encoded.Length} bytes; the limit is {options.MaxEncodedBytes}");
+        }
+
+        using var data = SKData.CreateCopy(encoded);
+        using var codec = SKCodec.Create(data);
+        if (codec is null)
+        {
+            return ImageSignatures.LooksLikeImage(encoded)
+                ? DecodeResult.Failed(SkipReason.Corrupt, "image header unreadable")
+                : DecodeResult.Failed(SkipReason.NotAnImage, "not a recognised image format");
+        }
+
+        var info = codec.Info;
+        if (info.Width <= 0 || info.Height <= 0)
+        {
+            return DecodeResult.Failed(SkipReason.Corrupt, $"image declares {info.Width}x{info.Height} pixels");
+        }
+
+        if ((long)info.Width * info.Height > options.MaxPixels)
+        {
+            return DecodeResult.Failed(SkipReason.TooLarge, $"image declares {info.Width}x{info.Height} pixels; the limit is {options.MaxPixels}");
+        }
+
+        var (needW, needH) = RequiredDecodeSize(info.Width, info.Height, spec);
+        var scaled = ChooseScaledSize(codec, info.Width, info.Height, needW, needH);
+        var decodeInfo = new SKImageInfo(scaled.Width, scaled.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+
+        using var decoded = new SKBitmap();
+        if (!decoded.TryAllocPixels(decodeInfo))
+        {
+            return DecodeResult.Failed(SkipReason.TooLarge, $"cannot allocate {scaled.Width}x{scaled.Height} pixels");
+        }
+
+        var result = codec.GetPixels(decodeInfo, decoded.GetPixels());
+        switch (result)
+        {
+            case SKCodecResult.Success:
+                break;
+            case SKCodecResult.IncompleteInput:
+                return DecodeResult.Failed(SkipReason.Truncated, "image data ends before the last row (truncated file)");
+            default:
+                return DecodeResult.Failed(SkipReason.Corrupt, $"image data cannot be decoded ({result})");
+        }
+
+        using var target = new SKBitmap(new SKImageInfo(spec.Width, spec.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        Resample(decoded, target, spec);
+        TensorWriter.WriteChw(target, spec, destination);
+        return DecodeResult.Ok(info.Width, info.Height);
+    }
+
+    /// <summary>The smallest decoded size from which the target can still be resampled down, never up.</summary>
+    private static (int Width, int Height) RequiredDecodeSize(int width, int height, PreprocessSpec spec)
+    {
+        if (spec.Resize == ResizeMode.Squash)
+        {
+            return (spec.Width, spec.Height);
+        }
+
+        var scale = spec.ShortEdge / (double)Math.Min(width, height);
+        return ((int)Math.Ceiling(width * scale), (int)Math.Ceiling(height * scale));
+    }
+
+    private static SKSizeI ChooseScaledSize(SKCodec codec, int width, int height, int needW, int needH)
+    {
+        var best = new SKSizeI(width, height);
+        // Only formats with native down-scaling (JPEG's DCT scaling) return smaller sizes here.
+        foreach (var scale in new[] { 0.125f, 0.25f, 0.5f })
+        {
+            var size = codec.GetScaledDimensions(scale);
+            if (size.Width >= needW && size.Height >= needH && size.Width < best.Width)
+            {
+                best = size;
+                break;
+            }
+        }
+
+        return best;
+    }
+
+    private static void Resample(SKBitmap source, SKBitmap target, PreprocessSpec spec)
+    {
+        SKRect sourceRect;
+        if (spec.Resize == ResizeMode.Squash)
+        {
+            sourceRect = new SKRect(0, 0, source.Width, source.Height);
+        }
+        else
+        {
+            // Crop in source coordinates: the window that becomes width x height after the short-edge resize.
+            var scale = spec.ShortEdge / (float)Math.Min(source.Width, source.Height);
+            var cropW = spec.Width / scale;
+            var cropH = spec.Height / scale;
+            var left = (source.Width - cropW) / 2f;
+            var top = (source.Height - cropH) / 2f;
+            sourceRect = new SKRect(left, top, left + cropW, top + cropH);
+        }
+
+        var factor = Math.Max(sourceRect.Width / spec.Width, sourceRect.Height / spec.Height);
+        // Cubic sampling alone aliases when shrinking by more than 2x; mipmaps supply the low-pass filter then.
+        var sampling = factor > 2f ? Mipmapped : Cubic;
+        using var image = SKImage.FromBitmap(source);
+        using var canvas = new SKCanvas(target);
+        using var paint = new SKPaint { BlendMode = SKBlendMode.Src };
+        canvas.DrawImage(image, sourceRect, new SKRect(0, 0, spec.Width, spec.Height), sampling, paint);
+        canvas.Flush();
+    }
+}
