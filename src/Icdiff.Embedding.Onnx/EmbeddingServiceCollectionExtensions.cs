@@ -1,3 +1,4 @@
+using Icdiff.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -13,6 +14,7 @@ public static class EmbeddingServiceCollectionExtensions
             .Validate(o => { o.Validate(); return true; })
             .ValidateOnStart();
         services.TryAddSingleton<ModelCatalog>();
+        services.TryAddSingleton<IEmbedderProvider>(sp => sp.GetRequiredService<ModelCatalog>());
         return services;
     }
 }

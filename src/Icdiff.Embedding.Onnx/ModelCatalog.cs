@@ -9,7 +9,7 @@ namespace Icdiff.Embedding.Onnx;
 /// Loads models by manifest path (or "builtin") and keeps one session per model for the life of the process:
 /// sessions are expensive to create and safe to share across threads.
 /// </summary>
-public sealed partial class ModelCatalog(IOptions<OnnxOptions> options, ILoggerFactory loggerFactory) : IDisposable
+public sealed partial class ModelCatalog(IOptions<OnnxOptions> options, ILoggerFactory loggerFactory) : IEmbedderProvider, IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<IEmbedder>> _models = new(StringComparer.Ordinal);
     private readonly ILogger _logger = loggerFactory.CreateLogger<ModelCatalog>();

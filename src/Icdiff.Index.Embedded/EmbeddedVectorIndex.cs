@@ -68,13 +68,13 @@ public sealed class EmbeddedVectorIndex : IVectorIndex
         _stamps.Add(stamp);
     }
 
-    /// <summary>Drops every entry whose key is not in <paramref name="keep"/>, preserving order.</summary>
-    public int Retain(IReadOnlySet<string> keep)
+    /// <summary>Drops every entry whose ordinal <paramref name="keep"/> rejects, preserving order; returns how many.</summary>
+    public int Retain(Func<int, bool> keep)
     {
         var write = 0;
         for (var read = 0; read < Count; read++)
         {
-            if (!keep.Contains(_keys[read]))
+            if (!keep(read))
             {
                 continue;
             }

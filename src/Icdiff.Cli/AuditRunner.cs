@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using Icdiff.Core;
+using Icdiff.Grains;
+using Icdiff.Reporting;
+
+namespace Icdiff.Cli;
+
+/// <summary>Submits a run to the grains, follows its progress and gathers the finished results into a report.</summary>
+internal static class AuditRunner
+{
+    private const int PageSize = 5000;
+
+    public static async Task<AuditReport> RunAsync(IGrainFactory grains, string runId, AuditRequest request, ProgressDisplay progress, CancellationToken cancellationToken)
+    {
+        var run = grains.GetGrain<IAuditRunGrain>(runId);
+        var status = await run.StartAsync(request);
+        var clock = Stopwatch.StartNew();
+        using (cancellationToken.Register(() => _ = run.CancelAsync()))
+        {
+            while (!status.IsFinished)
+            {
+                progress.Update(status, clock.Elapsed);
+                await Task.Delay(250, CancellationToken.None);
+                status = await run.GetStatusAsync();
+            }
+        }
+
+        progress.Finish(status, clock.Elapsed);
+        if (status.State == RunState.Failed)
+        {
+            throw new InvalidOperationException($"the audit failed: {status.Error}");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var models = new List<ModelReport>();
+        foreach (var model in request.Generated)
+        {
+            var aggregate = grains.GetGrain<IModelAggregateGrain>($"{runId}/{model.Model}");
+            var summary = await aggregate.GetSummaryAsync(request.MinLevel);
+            models.Add(new ModelReport(model.Location, summary, await PageAsync(aggregate.GetMatchesAsync), await PageAsync(aggregate.GetSkipsAsync), null));
+        }
+
+        var criterion = new ReplicaCriterion(request.MinLevel, request.Candidates);
+        return new AuditReport(
+            runId,
+            request.GalleryLocation,
+            status.GalleryDone - status.GallerySkipped.Count,
+            status.GallerySkipped,
+            status.ModelName ?? "?",
+            status.ScoringRule ?? "?",
+            criterion.Describe(),
+            request.MinLevel,
+            status.StartedAt ?? DateTimeOffset.UtcNow,
+            status.FinishedAt ?? DateTimeOffset.UtcNow,
+            models);
+    }
+
+    private static async Task<List<T>> PageAsync<T>(Func<int, int, Task<IReadOnlyList<T>>> fetch)
+    {
+        var all = new List<T>();
+        while (true)
+        {
+            var page = await fetch(all.Count, PageSize);
+            all.AddRange(page);
+            if (page.Count < PageSize)
+            {
+                return all;
+            }
+        }
+    }
+}

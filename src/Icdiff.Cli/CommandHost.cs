@@ -1,0 +1,30 @@
+using Icdiff.Core;
+
+namespace Icdiff.Cli;
+
+/// <summary>Turns the errors a user can cause into one line on stderr and exit code 2; anything else is a bug and keeps its stack trace.</summary>
+internal static class CommandHost
+{
+    public static async Task<int> RunAsync(Func<Task<int>> action)
+    {
+        try
+        {
+            return await action();
+        }
+        catch (Exception ex) when (ex is CliError or CorpusException or ModelManifestException or ArgumentException)
+        {
+            await Console.Error.WriteLineAsync($"icdiff: error: {ex.Message}");
+            return AuditSession.ErrorExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync("icdiff: cancelled.");
+            return 130;
+        }
+        catch (InvalidOperationException ex) when (ex.Message.StartsWith("the audit failed", StringComparison.Ordinal))
+        {
+            await Console.Error.WriteLineAsync($"icdiff: error: {ex.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,10 @@
+using System.CommandLine;
+using Icdiff.Cli.Commands;
+
+var root = new RootCommand("icdiff: audits diffusion models for replication of gallery images (ICDiff method).")
+{
+    AuditCommand.Create(),
+    DemoCommand.Create(),
+    CalibrateBuiltinCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();

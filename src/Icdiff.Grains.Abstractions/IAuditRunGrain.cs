@@ -1,0 +1,12 @@
+namespace Icdiff.Grains;
+
+/// <summary>One audit run, keyed by run id: plans the work, drives it and tracks progress.</summary>
+public interface IAuditRunGrain : IGrainWithStringKey
+{
+    /// <summary>Starts the run and returns at once; starting a run that already started returns its status.</summary>
+    Task<RunStatus> StartAsync(AuditRequest request);
+
+    Task<RunStatus> GetStatusAsync();
+
+    Task CancelAsync();
+}

@@ -1,0 +1,108 @@
+namespace Icdiff.Grains;
+
+/// <summary>A generated-image corpus of one model.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ModelCorpus([property: Id(0)] string Model, [property: Id(1)] string Location);
+
+/// <summary>Everything a run needs; fixed when the run starts.</summary>
+[GenerateSerializer, Immutable]
+public sealed record AuditRequest(
+    [property: Id(0)] string GalleryLocation,
+    [property: Id(1)] IReadOnlyList<ModelCorpus> Generated,
+    [property: Id(2)] string ModelManifest,
+    [property: Id(3)] int MinLevel,
+    [property: Id(4)] int Candidates,
+    [property: Id(5)] int ShardSize);
+
+/// <summary>An image on the wire: the corpus key, where to read it and its change stamp.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ImageRef([property: Id(0)] string Key, [property: Id(1)] string Uri, [property: Id(2)] long Length, [property: Id(3)] string Stamp);
+
+[GenerateSerializer, Immutable]
+public sealed record SkipRecord([property: Id(0)] string Key, [property: Id(1)] string Reason, [property: Id(2)] string? Detail);
+
+/// <summary>The best gallery match of one generated image.</summary>
+[GenerateSerializer, Immutable]
+public sealed record MatchRecord(
+    [property: Id(0)] string Key,
+    [property: Id(1)] string? GalleryKey,
+    [property: Id(2)] int Level,
+    [property: Id(3)] float Similarity);
+
+[GenerateSerializer, Immutable]
+public sealed record GalleryEmbedding([property: Id(0)] ImageRef Image, [property: Id(1)] float[] Embedding);
+
+[GenerateSerializer, Immutable]
+public sealed record GalleryBatch([property: Id(0)] string GalleryLocation, [property: Id(1)] string ModelManifest, [property: Id(2)] IReadOnlyList<ImageRef> Items);
+
+[GenerateSerializer, Immutable]
+public sealed record GalleryBatchResult([property: Id(0)] IReadOnlyList<GalleryEmbedding> Embedded, [property: Id(1)] IReadOnlyList<SkipRecord> Skipped);
+
+/// <summary>A sealed, persisted gallery index that workers load to search.</summary>
+[GenerateSerializer, Immutable]
+public sealed record GallerySnapshot([property: Id(0)] string Path, [property: Id(1)] int Version, [property: Id(2)] int Count, [property: Id(3)] string Fingerprint);
+
+/// <summary>One shard of a model's corpus to scan: a fixed slice of its listing.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ScanShard(
+    [property: Id(0)] string RunId,
+    [property: Id(1)] string Model,
+    [property: Id(2)] int ShardIndex,
+    [property: Id(3)] string Location,
+    [property: Id(4)] string ModelManifest,
+    [property: Id(5)] GallerySnapshot Gallery,
+    [property: Id(6)] int Candidates,
+    [property: Id(7)] IReadOnlyList<ImageRef> Items);
+
+[GenerateSerializer, Immutable]
+public sealed record ShardResult(
+    [property: Id(0)] string Model,
+    [property: Id(1)] int ShardIndex,
+    [property: Id(2)] IReadOnlyList<MatchRecord> Matches,
+    [property: Id(3)] IReadOnlyList<SkipRecord> Skipped);
+
+/// <summary>Per-model figures: counts, the ratio with its Wilson interval, the level histogram and skips by reason.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ModelSummary(
+    [property: Id(0)] string Model,
+    [property: Id(1)] int Scanned,
+    [property: Id(2)] int Replicas,
+    [property: Id(3)] int Skipped,
+    [property: Id(4)] double Ratio,
+    [property: Id(5)] double Lower,
+    [property: Id(6)] double Upper,
+    [property: Id(7)] int[] LevelHistogram,
+    [property: Id(8)] IReadOnlyDictionary<string, int> SkipsByReason,
+    [property: Id(9)] int Shards);
+
+public enum RunState
+{
+    Pending,
+    IndexingGallery,
+    Scanning,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+[GenerateSerializer, Immutable]
+public sealed record ModelProgress([property: Id(0)] string Model, [property: Id(1)] int Listed, [property: Id(2)] int Done, [property: Id(3)] bool ListingComplete);
+
+[GenerateSerializer, Immutable]
+public sealed record RunStatus(
+    [property: Id(0)] string RunId,
+    [property: Id(1)] RunState State,
+    [property: Id(2)] string? Error,
+    [property: Id(3)] int GalleryListed,
+    [property: Id(4)] int GalleryDone,
+    [property: Id(5)] int GalleryEmbedded,
+    [property: Id(6)] bool GalleryListingComplete,
+    [property: Id(7)] IReadOnlyList<ModelProgress> Models,
+    [property: Id(8)] IReadOnlyList<SkipRecord> GallerySkipped,
+    [property: Id(9)] DateTimeOffset? StartedAt,
+    [property: Id(10)] DateTimeOffset? FinishedAt,
+    [property: Id(11)] string? ModelName,
+    [property: Id(12)] string? ScoringRule)
+{
+    public bool IsFinished => State is RunState.Completed or RunState.Failed or RunState.Cancelled;
+}

@@ -1,0 +1,13 @@
+namespace Icdiff.Grains;
+
+/// <summary>Event ids of the grains: 4000-4099.</summary>
+internal static class GrainEventIds
+{
+    public const int GallerySealed = 4000;
+    public const int GalleryIndexDiscarded = 4001;
+    public const int RunStarted = 4002;
+    public const int RunFinished = 4003;
+    public const int RunFailed = 4004;
+    public const int ShardRetried = 4005;
+    public const int DuplicateShard = 4006;
+}

@@ -1,0 +1,14 @@
+using Icdiff.Core;
+using Icdiff.Pipeline;
+
+namespace Icdiff.Grains;
+
+/// <summary>Conversions between the core's types and the wire records (the core stays free of Orleans).</summary>
+internal static class WireMapping
+{
+    public static ImageRef ToWire(this CorpusItem item) => new(item.Key, item.Uri, item.Length, item.Stamp);
+
+    public static CorpusItem ToCore(this ImageRef image) => new(image.Key, image.Uri, image.Length, image.Stamp);
+
+    public static SkipRecord ToSkip(this ItemOutcome outcome) => new(outcome.Item.Key, outcome.Skip.ToString(), outcome.Detail);
+}

@@ -1,0 +1,369 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Icdiff.Core;
+using Microsoft.Extensions.Logging;
+
+namespace Icdiff.Pipeline;
+
+/// <summary>
+/// The worker pipeline of one process: read+decode workers (one per core) feed a micro-batching inference
+/// stage, which feeds a batched search and exact re-scoring stage. Stages are joined by bounded channels, so a
+/// slow stage pushes back on the one before it instead of letting decoded images pile up in memory. Callers
+/// (grains) hand over whole batches and await their outcomes; no CPU work happens on the caller's thread.
+/// </summary>
+public sealed partial class ImagePipeline : IAsyncDisposable
+{
+    private const int SearchBatchSize = 64;
+
+    private readonly IImageDecoder _decoder;
+    private readonly PipelineOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<WorkItem> _decodeQueue;
+    private readonly Channel<WorkItem> _embedQueue;
+    private readonly Channel<WorkItem> _searchQueue;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _workers;
+
+    public ImagePipeline(IImageDecoder decoder, PipelineOptions options, ILogger<ImagePipeline> logger)
+    {
+        options.Validate();
+        _decoder = decoder;
+        _options = options;
+        _logger = logger;
+        var bounded = new BoundedChannelOptions(options.ChannelCapacity) { FullMode = BoundedChannelFullMode.Wait };
+        _decodeQueue = Channel.CreateBounded<WorkItem>(bounded);
+        _embedQueue = Channel.CreateBounded<WorkItem>(bounded);
+        _searchQueue = Channel.CreateBounded<WorkItem>(bounded);
+
+        var decoders = Enumerable.Range(0, options.EffectiveDecodeWorkers).Select(_ => Task.Run(DecodeLoopAsync)).ToArray();
+        var embed = Task.Run(EmbedLoopAsync);
+        var search = Task.Run(SearchLoopAsync);
+        _workers = Task.WhenAll(
+            Task.WhenAll(decoders).ContinueWith(_ => _embedQueue.Writer.TryComplete(), TaskScheduler.Default),
+            embed.ContinueWith(_ => _searchQueue.Writer.TryComplete(), TaskScheduler.Default),
+            search);
+        Log.Started(_logger, options.EffectiveDecodeWorkers, options.EmbedBatchSize, options.ChannelCapacity);
+    }
+
+    /// <summary>Images waiting in each stage, for metrics and progress displays.</summary>
+    public (int Decode, int Embed, int Search) QueueDepths => (_decodeQueue.Reader.Count, _embedQueue.Reader.Count, _searchQueue.Reader.Count);
+
+    public async Task<IReadOnlyList<ItemOutcome>> ProcessAsync(PipelineBatch batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Items.Count == 0)
+        {
+            return [];
+        }
+
+        if (batch.Search is { } search && search.Index.Count > 0 && search.Index.EmbeddingLength != batch.Embedder.Manifest.EmbeddingLength)
+        {
+            throw new InvalidOperationException($"the gallery index holds embeddings of {search.Index.EmbeddingLength} floats but model '{batch.Embedder.Manifest.Name}' produces {batch.Embedder.Manifest.EmbeddingLength}.");
+        }
+
+        var state = new BatchState(batch, cancellationToken);
+        await using var registration = cancellationToken.Register(static s => ((BatchState)s!).Cancel(), state);
+        for (var i = 0; i < batch.Items.Count; i++)
+        {
+            await _decodeQueue.Writer.WriteAsync(new WorkItem(state, i), cancellationToken);
+        }
+
+        return await state.Completion;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _decodeQueue.Writer.TryComplete();
+        try
+        {
+            await _workers.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (TimeoutException)
+        {
+            await _stopping.CancelAsync();
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task DecodeLoopAsync()
+    {
+        await foreach (var work in _decodeQueue.Reader.ReadAllAsync(_stopping.Token))
+        {
+            var state = work.State;
+            if (state.IsCancelled)
+            {
+                continue;
+            }
+
+            var item = work.Item;
+            byte[] bytes;
+            try
+            {
+                bytes = await state.Batch.Source.ReadAsync(item, _options.MaxEncodedBytes, state.Token);
+            }
+            catch (ItemReadException ex)
+            {
+                state.Complete(work.Index, new ItemOutcome(item, ex.Reason, ex.Message, null, null));
+                continue;
+            }
+            catch (OperationCanceledException) when (state.IsCancelled)
+            {
+                continue;
+            }
+            catch (Exception ex)
+            {
+                state.Complete(work.Index, new ItemOutcome(item, SkipReason.ReadFailed, ex.Message, null, null));
+                continue;
+            }
+
+            var spec = state.Batch.Embedder.Manifest.Preprocess;
+            var pixels = ArrayPool<float>.Shared.Rent(spec.TensorLength);
+            DecodeResult decoded;
+            try
+            {
+                decoded = _decoder.Decode(bytes, spec, pixels);
+            }
+            catch (Exception ex)
+            {
+                // The decoder promises data-level failures, not exceptions; a native surprise still must not stop the run.
+                decoded = DecodeResult.Failed(SkipReason.Corrupt, "decoder failed: " + ex.Message);
+            }
+
+            if (!decoded.Succeeded)
+            {
+                ArrayPool<float>.Shared.Return(pixels);
+                state.Complete(work.Index, new ItemOutcome(item, decoded.Skip, decoded.Detail, null, null));
+                continue;
+            }
+
+            work.Pixels = pixels;
+            await _embedQueue.Writer.WriteAsync(work, _stopping.Token);
+        }
+    }
+
+    private async Task EmbedLoopAsync()
+    {
+        var pending = new List<WorkItem>(_options.EmbedBatchSize);
+        while (await TakeMicroBatchAsync(_embedQueue.Reader, pending, _options.EmbedBatchSize))
+        {
+            foreach (var group in pending.GroupBy(w => w.State.Batch.Embedder))
+            {
+                await EmbedGroupAsync(group.Key, [.. group]);
+            }
+
+            pending.Clear();
+        }
+    }
+
+    private async Task EmbedGroupAsync(IEmbedder embedder, WorkItem[] items)
+    {
+        var spec = embedder.Manifest.Preprocess;
+        var length = embedder.Manifest.EmbeddingLength;
+        var input = ArrayPool<float>.Shared.Rent(items.Length * spec.TensorLength);
+        var output = ArrayPool<float>.Shared.Rent(items.Length * length);
+        try
+        {
+            for (var i = 0; i < items.Length; i++)
+            {
+                items[i].Pixels.AsSpan(0, spec.TensorLength).CopyTo(input.AsSpan(i * spec.TensorLength, spec.TensorLength));
+                ArrayPool<float>.Shared.Return(items[i].Pixels!);
+                items[i].Pixels = null;
+            }
+
+            try
+            {
+                embedder.Embed(input, items.Length, output);
+            }
+            catch (Exception ex)
+            {
+                Log.EmbeddingFailed(_logger, ex, embedder.Manifest.Name, items.Length);
+                foreach (var w in items)
+                {
+                    w.State.Complete(w.Index, new ItemOutcome(w.Item, SkipReason.EmbeddingFailed, ex.Message, null, null));
+                }
+
+                return;
+            }
+
+            for (var i = 0; i < items.Length; i++)
+            {
+                var w = items[i];
+                var embedding = output.AsSpan(i * length, length).ToArray();
+                if (!EmbeddingMath.IsFinite(embedding))
+                {
+                    w.State.Complete(w.Index, new ItemOutcome(w.Item, SkipReason.EmbeddingFailed, "model produced NaN or infinite values", null, null));
+                }
+                else if (w.State.Batch.Search is null)
+                {
+                    w.State.Complete(w.Index, new ItemOutcome(w.Item, SkipReason.None, null, embedding, null));
+                }
+                else
+                {
+                    w.Embedding = embedding;
+                    await _searchQueue.Writer.WriteAsync(w, _stopping.Token);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(input);
+            ArrayPool<float>.Shared.Return(output);
+        }
+    }
+
+    private async Task SearchLoopAsync()
+    {
+        var pending = new List<WorkItem>(SearchBatchSize);
+        while (await TakeMicroBatchAsync(_searchQueue.Reader, pending, SearchBatchSize))
+        {
+            foreach (var group in pending.GroupBy(w => w.State.Batch.Search!))
+            {
+                SearchGroup(group.Key, [.. group]);
+            }
+
+            pending.Clear();
+        }
+    }
+
+    private static void SearchGroup(SearchTarget target, WorkItem[] items)
+    {
+        var index = target.Index;
+        var rule = target.Rule;
+        if (index.Count == 0)
+        {
+            foreach (var w in items)
+            {
+                w.State.Complete(w.Index, new ItemOutcome(w.Item, SkipReason.None, null, null, new MatchResult(null, ReplicationLevels.None, 0, 0)));
+            }
+
+            return;
+        }
+
+        var length = index.EmbeddingLength;
+        var dim = length / rule.Tokens;
+        var k = target.Candidates;
+        var proxies = new float[items.Length * dim];
+        for (var i = 0; i < items.Length; i++)
+        {
+            EmbeddingMath.Proxy(items[i].Embedding, rule.Tokens, proxies.AsSpan(i * dim, dim));
+        }
+
+        var candidates = new IndexCandidate[items.Length * k];
+        var found = new int[items.Length];
+        index.Search(proxies, items.Length, k, candidates, found);
+        for (var i = 0; i < items.Length; i++)
+        {
+            var w = items[i];
+            var best = PairScore.Nothing;
+            var bestCandidate = default(IndexCandidate);
+            foreach (var candidate in candidates.AsSpan(i * k, found[i]))
+            {
+                var score = rule.Score(w.Embedding, index.EmbeddingOf(candidate.Ordinal));
+                if (score > best)
+                {
+                    best = score;
+                    bestCandidate = candidate;
+                }
+            }
+
+            var match = new MatchResult(index.KeyOf(bestCandidate.Ordinal), best.Level, best.Similarity, bestCandidate.ProxyScore);
+            w.State.Complete(w.Index, new ItemOutcome(w.Item, SkipReason.None, null, null, match));
+        }
+    }
+
+    /// <summary>
+    /// Waits for at least one item, then keeps taking until <paramref name="max"/> items or until the flush
+    /// interval passes with the channel empty. Returns false when the channel is finished.
+    /// </summary>
+    private async Task<bool> TakeMicroBatchAsync(ChannelReader<WorkItem> reader, List<WorkItem> pending, int max)
+    {
+        if (!await reader.WaitToReadAsync(_stopping.Token))
+        {
+            return false;
+        }
+
+        using var flush = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        flush.CancelAfter(_options.FlushMilliseconds);
+        try
+        {
+            do
+            {
+                while (pending.Count < max && reader.TryRead(out var work))
+                {
+                    if (work.State.IsCancelled)
+                    {
+                        work.ReleasePixels();
+                        continue;
+                    }
+
+                    pending.Add(work);
+                }
+            }
+            while (pending.Count < max && await reader.WaitToReadAsync(flush.Token));
+        }
+        catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+        {
+            // Flush interval elapsed: go with what we have.
+        }
+
+        return true;
+    }
+
+    private sealed class WorkItem(BatchState state, int index)
+    {
+        public BatchState State { get; } = state;
+
+        public int Index { get; } = index;
+
+        public CorpusItem Item => State.Batch.Items[Index];
+
+        public float[]? Pixels { get; set; }
+
+        public float[] Embedding { get; set; } = [];
+
+        public void ReleasePixels()
+        {
+            if (Pixels is { } pixels)
+            {
+                ArrayPool<float>.Shared.Return(pixels);
+                Pixels = null;
+            }
+        }
+    }
+
+    private sealed class BatchState(PipelineBatch batch, CancellationToken token)
+    {
+        private readonly ItemOutcome[] _outcomes = new ItemOutcome[batch.Items.Count];
+        private readonly TaskCompletionSource<IReadOnlyList<ItemOutcome>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _remaining = batch.Items.Count;
+
+        public PipelineBatch Batch { get; } = batch;
+
+        public CancellationToken Token { get; } = token;
+
+        public bool IsCancelled => Token.IsCancellationRequested;
+
+        public Task<IReadOnlyList<ItemOutcome>> Completion => _completion.Task;
+
+        public void Complete(int index, ItemOutcome outcome)
+        {
+            _outcomes[index] = outcome;
+            if (Interlocked.Decrement(ref _remaining) == 0)
+            {
+                _completion.TrySetResult(_outcomes);
+            }
+        }
+
+        public void Cancel() => _completion.TrySetCanceled(Token);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = PipelineEventIds.Started, Level = LogLevel.Information, Message = "Worker pipeline started: {DecodeWorkers} decode workers, inference batches of {BatchSize}, channel capacity {Capacity}")]
+        public static partial void Started(ILogger logger, int decodeWorkers, int batchSize, int capacity);
+
+        [LoggerMessage(EventId = PipelineEventIds.EmbeddingFailed, Level = LogLevel.Error, Message = "Model {Model} failed on a batch of {Count} images; they are recorded as skipped")]
+        public static partial void EmbeddingFailed(ILogger logger, Exception exception, string model, int count);
+    }
+}

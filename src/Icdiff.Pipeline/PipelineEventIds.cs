@@ -1,0 +1,8 @@
+namespace Icdiff.Pipeline;
+
+/// <summary>Event ids of this component: 3000-3099.</summary>
+internal static class PipelineEventIds
+{
+    public const int Started = 3000;
+    public const int EmbeddingFailed = 3001;
+}

@@ -1,0 +1,41 @@
+namespace Icdiff.Pipeline;
+
+/// <summary>Sizes of the worker pipeline. Bound from <see cref="SectionName"/>; zero means "choose from the core count".</summary>
+public sealed class PipelineOptions
+{
+    public const string SectionName = "Icdiff:Pipeline";
+
+    /// <summary>Parallel read+decode workers; 0 = one per core.</summary>
+    public int DecodeWorkers { get; set; }
+
+    /// <summary>Images per inference call.</summary>
+    public int EmbedBatchSize { get; set; } = 32;
+
+    /// <summary>A partial micro-batch is flushed after this long without new images.</summary>
+    public int FlushMilliseconds { get; set; } = 20;
+
+    /// <summary>Capacity of each channel between stages; full channels push back on the stage before.</summary>
+    public int ChannelCapacity { get; set; } = 256;
+
+    /// <summary>Encoded files larger than this are skipped without being read.</summary>
+    public long MaxEncodedBytes { get; set; } = 256L * 1024 * 1024;
+
+    public int EffectiveDecodeWorkers => DecodeWorkers > 0 ? DecodeWorkers : Environment.ProcessorCount;
+
+    public void Validate()
+    {
+        static void Check(bool ok, string key, object value, string rule)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException($"{SectionName}:{key} {rule} (got {value}).");
+            }
+        }
+
+        Check(DecodeWorkers is >= 0 and <= 1024, nameof(DecodeWorkers), DecodeWorkers, "must be 0..1024");
+        Check(EmbedBatchSize is >= 1 and <= 4096, nameof(EmbedBatchSize), EmbedBatchSize, "must be 1..4096");
+        Check(FlushMilliseconds is >= 1 and <= 60_000, nameof(FlushMilliseconds), FlushMilliseconds, "must be 1..60000");
+        Check(ChannelCapacity is >= 1 and <= 1_000_000, nameof(ChannelCapacity), ChannelCapacity, "must be 1..1000000");
+        Check(MaxEncodedBytes >= 1, nameof(MaxEncodedBytes), MaxEncodedBytes, "must be positive");
+    }
+}
