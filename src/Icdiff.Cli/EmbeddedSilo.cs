@@ -38,6 +38,8 @@ internal sealed class EmbeddedSilo : IAsyncDisposable
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // Every silo start logs a spurious watchdog warning; it says nothing about the audit.
         builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
+        // The ServerGC advice targets long-running silos; a CLI run is better served by the workstation GC.
+        builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
         builder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddFileSystemCorpora();
         builder.UseOrleans(silo =>
         {

@@ -10,7 +10,7 @@ namespace Icdiff.Cli;
 internal sealed class ProgressDisplay(TextWriter output, bool interactive)
 {
     private static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(5);
-    private TimeSpan _lastLogged = TimeSpan.MinValue;
+    private TimeSpan? _lastLogged;
     private string _lastPhase = string.Empty;
     private (TimeSpan At, int Done) _phaseStart;
 
@@ -23,7 +23,7 @@ internal sealed class ProgressDisplay(TextWriter output, bool interactive)
         {
             output.Write("\r" + line.PadRight(Math.Min(118, Math.Max(line.Length, 100))));
         }
-        else if (elapsed - _lastLogged >= LogInterval)
+        else if (_lastLogged is not { } last || elapsed - last >= LogInterval)
         {
             output.WriteLine(line);
             _lastLogged = elapsed;

@@ -25,7 +25,10 @@ public readonly record struct WilsonInterval(double Lower, double Upper)
         var denominator = 1 + (z2 / n);
         var centre = (p + (z2 / (2 * n))) / denominator;
         var halfWidth = z * Math.Sqrt((p * (1 - p) / n) + (z2 / (4 * n * n))) / denominator;
-        return new WilsonInterval(Math.Max(0, centre - halfWidth), Math.Min(1, centre + halfWidth));
+        // At 0 and n the bounds are exactly 0 and 1; rounding must not push them past the observed proportion.
+        var lower = successes == 0 ? 0 : Math.Max(0, centre - halfWidth);
+        var upper = successes == trials ? 1 : Math.Min(1, centre + halfWidth);
+        return new WilsonInterval(lower, upper);
     }
 
     public bool Contains(double proportion) => proportion >= Lower && proportion <= Upper;
