@@ -1,0 +1,164 @@
+using Icdiff.Core;
+using Icdiff.Index.Embedded;
+
+namespace Icdiff.Index.Embedded.Tests;
+
+public sealed class EmbeddedVectorIndexTests
+{
+    private static float[] RandomUnit(Random random, int dim)
+    {
+        var v = new float[dim];
+        for (var i = 0; i < dim; i++)
+        {
+            v[i] = (float)((random.NextDouble() * 2) - 1);
+        }
+
+        EmbeddingMath.NormaliseTokens(v, 1);
+        return v;
+    }
+
+    private static EmbeddedVectorIndex Build(Random random, int count, int tokens, int dim, List<float[]> kept)
+    {
+        var index = new EmbeddedVectorIndex(tokens, dim, capacity: 4);
+        for (var i = 0; i < count; i++)
+        {
+            var e = new float[tokens * dim];
+            for (var k = 0; k < tokens; k++)
+            {
+                RandomUnit(random, dim).CopyTo(e, k * dim);
+            }
+
+            kept.Add(e);
+            index.Add($"img{i}", "s", e);
+        }
+
+        return index;
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(1, 10, 7)]
+    [InlineData(6, 10, 5)]
+    [InlineData(1, 40, 300)]
+    public void Search_MatchesBruteForceTopK(int tokens, int k, int galleryHint)
+    {
+        var random = new Random(tokens * 1000 + k);
+        const int Dim = 48;
+        var vectors = new List<float[]>();
+        var index = Build(random, 500 + galleryHint, tokens, Dim, vectors);
+        const int Queries = 25;
+        var proxies = new float[Queries * Dim];
+        for (var q = 0; q < Queries; q++)
+        {
+            RandomUnit(random, Dim).CopyTo(proxies, q * Dim);
+        }
+
+        var results = new IndexCandidate[Queries * k];
+        var found = new int[Queries];
+        index.Search(proxies, Queries, k, results, found);
+
+        for (var q = 0; q < Queries; q++)
+        {
+            var query = proxies.AsSpan(q * Dim, Dim).ToArray();
+            var expected = Enumerable.Range(0, index.Count)
+                .Select(i => (Ordinal: i, Score: Dot(query, index.ProxyOf(i))))
+                .OrderByDescending(x => x.Score).ThenBy(x => x.Ordinal).Take(k).ToArray();
+            Assert.Equal(expected.Length, found[q]);
+            for (var r = 0; r < k; r++)
+            {
+                Assert.Equal(expected[r].Ordinal, results[(q * k) + r].Ordinal);
+                Assert.Equal(expected[r].Score, results[(q * k) + r].ProxyScore, 1e-5f);
+            }
+        }
+    }
+
+    [Fact]
+    public void Search_KLargerThanGallery_ReturnsWholeGallery()
+    {
+        var index = Build(new Random(1), 3, 1, 8, []);
+        var results = new IndexCandidate[10];
+        var found = new int[1];
+
+        index.Search(index.ProxyOf(0).ToArray(), 1, 10, results, found);
+
+        Assert.Equal(3, found[0]);
+        Assert.Equal(0, results[0].Ordinal);
+        Assert.Equal(1f, results[0].ProxyScore, 5);
+    }
+
+    [Fact]
+    public void Proxy_OfMultiTokenEntry_IsNormalisedMeanOfTokens()
+    {
+        var e = new float[] { 1, 0, 0, 1 };
+        var index = new EmbeddedVectorIndex(2, 2);
+        index.Add("a", "s", e);
+
+        Assert.Equal(MathF.Sqrt(0.5f), index.ProxyOf(0)[0], 5);
+        Assert.Equal(MathF.Sqrt(0.5f), index.ProxyOf(0)[1], 5);
+        Assert.Equal(e, index.EmbeddingOf(0).ToArray());
+    }
+
+    [Fact]
+    public void SaveAndLoad_RoundTripsKeysStampsAndEmbeddings()
+    {
+        var vectors = new List<float[]>();
+        var index = Build(new Random(5), 300, 6, 16, vectors);
+        var path = Path.Combine(Path.GetTempPath(), $"icdiff-index-{Guid.NewGuid():N}.bin");
+        try
+        {
+            index.Save(path);
+            var loaded = EmbeddedVectorIndex.Load(path);
+
+            Assert.Equal(index.Count, loaded.Count);
+            for (var i = 0; i < index.Count; i++)
+            {
+                Assert.Equal(index.KeyOf(i), loaded.KeyOf(i));
+                Assert.Equal(vectors[i], loaded.EmbeddingOf(i).ToArray());
+                Assert.Equal(index.ProxyOf(i).ToArray(), loaded.ProxyOf(i).ToArray());
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Load_NotAnIndexFile_ThrowsInvalidData()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"icdiff-bad-{Guid.NewGuid():N}.bin");
+        File.WriteAllBytes(path, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        try
+        {
+            Assert.Throws<InvalidDataException>(() => EmbeddedVectorIndex.Load(path));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Retain_DropsRejectedEntriesAndKeepsOrder()
+    {
+        var vectors = new List<float[]>();
+        var index = Build(new Random(9), 10, 1, 4, vectors);
+
+        var removed = index.Retain(i => i % 3 == 0);
+
+        Assert.Equal(6, removed);
+        Assert.Equal(["img0", "img3", "img6", "img9"], Enumerable.Range(0, index.Count).Select(index.KeyOf));
+        Assert.Equal(vectors[6], index.EmbeddingOf(2).ToArray());
+    }
+
+    private static float Dot(float[] a, ReadOnlySpan<float> b)
+    {
+        var sum = 0f;
+        for (var i = 0; i < a.Length; i++)
+        {
+            sum += a[i] * b[i];
+        }
+
+        return sum;
+    }
+}
