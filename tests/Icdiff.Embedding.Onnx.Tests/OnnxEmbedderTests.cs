@@ -1,0 +1,136 @@
+using Icdiff.Core;
+using Icdiff.Embedding.Onnx;
+using Icdiff.Embedding.Onnx.Graph;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Icdiff.Embedding.Onnx.Tests;
+
+public sealed class OnnxEmbedderTests
+{
+    private static float[] RandomImages(int count, int size, int seed)
+    {
+        var random = new Random(seed);
+        var data = new float[count * 3 * size * size];
+        for (var i = 0; i < data.Length; i++)
+        {
+            data[i] = (float)((random.NextDouble() * 4) - 2);
+        }
+
+        return data;
+    }
+
+    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => System.Numerics.Tensors.TensorPrimitives.Dot(a, b);
+
+    [Fact]
+    public void BuiltinModel_RunsInOnnxRuntime_AndGivesUnitDescriptors()
+    {
+        var manifest = BuiltinDescriptorModel.CreateManifest("builtin");
+        using var embedder = new OnnxEmbedder(manifest, BuiltinDescriptorModel.BuildOnnx(), new OnnxOptions(), NullLogger.Instance);
+        const int N = 4;
+        var input = RandomImages(N, BuiltinDescriptorModel.InputSize, 1);
+        input.AsSpan(0, manifest.Preprocess.TensorLength).CopyTo(input.AsSpan(manifest.Preprocess.TensorLength));
+        var output = new float[N * BuiltinDescriptorModel.Dim];
+
+        embedder.Embed(input, N, output);
+
+        var d = BuiltinDescriptorModel.Dim;
+        for (var i = 0; i < N; i++)
+        {
+            Assert.Equal(1f, MathF.Sqrt(Dot(output.AsSpan(i * d, d), output.AsSpan(i * d, d))), 4);
+        }
+
+        Assert.Equal(1f, Dot(output.AsSpan(0, d), output.AsSpan(d, d)), 4);
+        Assert.True(Dot(output.AsSpan(0, d), output.AsSpan(2 * d, d)) < 0.5f);
+    }
+
+    [Fact]
+    public void BuiltinModel_IsDeterministic()
+    {
+        Assert.Equal(BuiltinDescriptorModel.BuildOnnx(), BuiltinDescriptorModel.BuildOnnx());
+    }
+
+    [Fact]
+    public void BuiltinModel_BrightnessShift_BarelyChangesTheDescriptor()
+    {
+        var manifest = BuiltinDescriptorModel.CreateManifest("builtin");
+        using var embedder = new OnnxEmbedder(manifest, BuiltinDescriptorModel.BuildOnnx(), new OnnxOptions(), NullLogger.Instance);
+        var length = manifest.Preprocess.TensorLength;
+        var input = new float[2 * length];
+        RandomImages(1, BuiltinDescriptorModel.InputSize, 2).CopyTo(input, 0);
+        for (var i = 0; i < length; i++)
+        {
+            input[length + i] = input[i] + 0.3f;
+        }
+
+        var output = new float[2 * BuiltinDescriptorModel.Dim];
+        embedder.Embed(input, 2, output);
+
+        Assert.True(Dot(output.AsSpan(0, BuiltinDescriptorModel.Dim), output.AsSpan(BuiltinDescriptorModel.Dim)) > 0.99f);
+    }
+
+    [Fact]
+    public void SixTokenModel_OutputsPerTokenNormalisedEmbeddings()
+    {
+        const int Size = 16;
+        const int Dim = 8;
+        var random = new Random(4);
+        var weights = Enumerable.Range(0, 3 * 4 * 4 * 6 * Dim).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        var onnx = new OnnxModelBuilder("pdf-like")
+            .Input("pixels", null, 3, Size, Size)
+            .Output("tokens", null, 6, Dim)
+            .Initializer("w", [3 * 4 * 4, 6 * Dim], weights)
+            .Int64Initializer("flat", [0, -1])
+            .Int64Initializer("shape", [0, 6, Dim])
+            .Node("AveragePool", ["pixels"], ["pooled"], OnnxAttribute.Numbers("kernel_shape", 4, 4), OnnxAttribute.Numbers("strides", 4, 4))
+            .Node("Reshape", ["pooled", "flat"], ["flat_out"])
+            .Node("MatMul", ["flat_out", "w"], ["projected"])
+            .Node("Reshape", ["projected", "shape"], ["tokens"])
+            .Build("test", "six-token test model");
+        var manifest = new ModelManifest("pdf-like", "pdf.onnx", "pixels", new PreprocessSpec(Size, Size, ResizeMode.Squash, Size, PreprocessSpec.ImageNetMean, PreprocessSpec.ImageNetStd), "tokens", 6, Dim, new PdfArgmaxRule(), null);
+        using var embedder = new OnnxEmbedder(manifest, onnx, new OnnxOptions(), NullLogger.Instance);
+        var output = new float[3 * 6 * Dim];
+
+        embedder.Embed(RandomImages(3, Size, 5), 3, output);
+
+        for (var t = 0; t < 3 * 6; t++)
+        {
+            Assert.Equal(1f, MathF.Sqrt(Dot(output.AsSpan(t * Dim, Dim), output.AsSpan(t * Dim, Dim))), 4);
+        }
+
+        Assert.Equal(5, manifest.Scoring.Score(output.AsSpan(0, 6 * Dim), output.AsSpan(0, 6 * Dim)).Level);
+    }
+
+    [Fact]
+    public void Manifest_WithWrongOutputName_IsRejectedWithTheGraphsOutputs()
+    {
+        var manifest = BuiltinDescriptorModel.CreateManifest("builtin") with { OutputName = "embedding" };
+
+        var error = Assert.Throws<ModelManifestException>(() => new OnnxEmbedder(manifest, BuiltinDescriptorModel.BuildOnnx(), new OnnxOptions(), NullLogger.Instance));
+
+        Assert.Contains("'embedding'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("descriptor", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CudaRequested_WithoutCudaProvider_FallsBackToCpuAndSaysSo()
+    {
+        var logger = new RecordingLogger();
+        using var embedder = new OnnxEmbedder(BuiltinDescriptorModel.CreateManifest("builtin"), BuiltinDescriptorModel.BuildOnnx(), new OnnxOptions { ExecutionProvider = "cuda" }, logger);
+
+        Assert.Contains(logger.Messages, m => m.Contains("falling back to CPU", StringComparison.Ordinal));
+    }
+
+    private sealed class RecordingLogger : ILogger
+    {
+        public List<string> Messages { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Messages.Add(formatter(state, exception));
+    }
+}

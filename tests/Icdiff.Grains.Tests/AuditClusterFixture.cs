@@ -1,0 +1,69 @@
+using Icdiff.Corpora.FileSystem;
+using Icdiff.Embedding.Onnx;
+using Icdiff.Imaging.Skia;
+using Icdiff.Synthesis;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.TestingHost;
+
+namespace Icdiff.Grains.Tests;
+
+/// <summary>A two-silo in-process cluster running the real grains, pipeline, decoder and ONNX model, over a small synthetic corpus.</summary>
+public sealed class AuditClusterFixture : IAsyncLifetime
+{
+    internal static string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), $"icdiff-grains-{Guid.NewGuid():N}");
+
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public DemoCorpus Corpus { get; private set; } = null!;
+
+    /// <summary>Bad files added to model-a's folder, with the reason each must be skipped for.</summary>
+    public IReadOnlyDictionary<string, string> BadFiles { get; } = new Dictionary<string, string>
+    {
+        ["zero-bytes.png"] = "Empty",
+        ["not-an-image.jpg"] = "NotAnImage",
+        ["truncated.png"] = "Truncated",
+    };
+
+    public async ValueTask InitializeAsync()
+    {
+        Corpus = DemoCorpusBuilder.Build(Path.Combine(DataDirectory, "corpus"), DemoCorpusSpec.Small(11));
+        var modelA = Corpus.ModelPaths["model-a"];
+        await File.WriteAllBytesAsync(Path.Combine(modelA, "zero-bytes.png"), []);
+        await File.WriteAllTextAsync(Path.Combine(modelA, "not-an-image.jpg"), "<html>hello</html>");
+        var png = await File.ReadAllBytesAsync(Directory.EnumerateFiles(modelA, "*.png").First());
+        await File.WriteAllBytesAsync(Path.Combine(modelA, "truncated.png"), png.AsSpan(0, png.Length / 2).ToArray());
+
+        var builder = new TestClusterBuilder { Options = { InitialSilosCount = 2 } };
+        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Temp files; the OS cleans up what a busy file system keeps.
+        }
+    }
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            siloBuilder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddFileSystemCorpora();
+            siloBuilder.Services.Configure<AuditSiloOptions>(o => o.DataDirectory = DataDirectory);
+            siloBuilder.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(5));
+            siloBuilder.Services.AddLogging(l => l.AddFilter("Orleans", LogLevel.Warning));
+            siloBuilder.AddAuditGrains();
+        }
+    }
+}

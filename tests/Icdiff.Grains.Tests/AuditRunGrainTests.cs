@@ -1,0 +1,124 @@
+using Icdiff.Core;
+using Icdiff.Synthesis;
+
+namespace Icdiff.Grains.Tests;
+
+public sealed class AuditRunGrainTests(AuditClusterFixture fixture) : IClassFixture<AuditClusterFixture>
+{
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(5);
+
+    private AuditRequest Request(int shardSize = 16) => new(
+        fixture.Corpus.GalleryPath,
+        [.. fixture.Corpus.Spec.Models.Select(m => new ModelCorpus(m.Name, fixture.Corpus.ModelPaths[m.Name]))],
+        "builtin",
+        ReplicaCriterion.DefaultMinLevel,
+        ReplicaCriterion.DefaultCandidates,
+        shardSize);
+
+    private async Task<RunStatus> RunToEndAsync(string runId, AuditRequest request)
+    {
+        var run = fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>(runId);
+        var status = await run.StartAsync(request);
+        using var timeout = new CancellationTokenSource(RunTimeout);
+        while (!status.IsFinished)
+        {
+            // The grain API is poll-based by design (the CLI polls it too); the timeout bounds the wait.
+            await Task.Delay(100, timeout.Token);
+            status = await run.GetStatusAsync();
+        }
+
+        Assert.True(status.State == RunState.Completed, $"run ended {status.State}: {status.Error}");
+        return status;
+    }
+
+    [Fact]
+    public async Task Audit_SmallCorpus_CountsEveryImageAndFindsTheCopies()
+    {
+        var runId = $"e2e-{Guid.NewGuid():N}";
+        var status = await RunToEndAsync(runId, Request());
+
+        Assert.Equal(fixture.Corpus.Spec.GallerySize, status.GalleryListed);
+        Assert.Empty(status.GallerySkipped);
+        var copies = new List<MatchRecord>();
+        foreach (var spec in fixture.Corpus.Spec.Models)
+        {
+            var aggregate = fixture.Cluster.GrainFactory.GetGrain<IModelAggregateGrain>($"{runId}/{spec.Name}");
+            var summary = await aggregate.GetSummaryAsync(ReplicaCriterion.DefaultMinLevel);
+            var matches = await aggregate.GetMatchesAsync(0, 10_000);
+            var skips = await aggregate.GetSkipsAsync(0, 10_000);
+            var badFiles = spec.Name == "model-a" ? fixture.BadFiles : new Dictionary<string, string>();
+
+            // Nothing lost, nothing counted twice.
+            Assert.Equal(spec.Total, summary.Scanned);
+            Assert.Equal(badFiles.Count, summary.Skipped);
+            Assert.Equal(spec.Total, matches.Select(m => m.Key).Distinct().Count());
+            Assert.Equal(badFiles.OrderBy(b => b.Key), skips.Select(s => new KeyValuePair<string, string>(s.Key, s.Reason)).OrderBy(b => b.Key));
+
+            // Exact copies (level 5) are matched to the very gallery image they copy, and nearly all count as replicas
+            // (the built-in descriptor loses a few low-contrast images to JPEG re-encoding; see its documentation).
+            var truth = fixture.Corpus.Truth.Where(t => t.Model == spec.Name).ToDictionary(t => t.Key);
+            foreach (var match in matches.Where(m => truth[m.Key].Level == 5))
+            {
+                Assert.Equal(truth[match.Key].SourceKey, match.GalleryKey);
+                copies.Add(match);
+            }
+
+            var trueRate = spec.TrueRate(ReplicationLevels.Total - 1);
+            Assert.InRange(trueRate, summary.Lower, summary.Upper);
+        }
+
+        Assert.True(copies.Count >= 5, $"only {copies.Count} exact copies in the corpus");
+        Assert.True(copies.Count(m => m.Level >= 4) >= 0.75 * copies.Count, $"{copies.Count(m => m.Level >= 4)} of {copies.Count} copies reached level 4");
+    }
+
+    [Fact]
+    public async Task Audit_RepeatedWithSameGallery_EmbedsNothingNewAndGivesSameMatches()
+    {
+        var first = $"repeat-a-{Guid.NewGuid():N}";
+        var second = $"repeat-b-{Guid.NewGuid():N}";
+        await RunToEndAsync(first, Request(shardSize: 7));
+        var status = await RunToEndAsync(second, Request(shardSize: 23));
+
+        Assert.Equal(0, status.GalleryEmbedded);
+        foreach (var model in fixture.Corpus.Spec.Models)
+        {
+            var a = await fixture.Cluster.GrainFactory.GetGrain<IModelAggregateGrain>($"{first}/{model.Name}").GetMatchesAsync(0, 10_000);
+            var b = await fixture.Cluster.GrainFactory.GetGrain<IModelAggregateGrain>($"{second}/{model.Name}").GetMatchesAsync(0, 10_000);
+            Assert.Equal(a.OrderBy(m => m.Key), b.OrderBy(m => m.Key));
+        }
+    }
+
+    [Fact]
+    public async Task ModelAggregate_ShardReportedTwice_IsCountedOnce()
+    {
+        var aggregate = fixture.Cluster.GrainFactory.GetGrain<IModelAggregateGrain>($"dup-{Guid.NewGuid():N}/m");
+        var shard = new ShardResult("m", 0, [new MatchRecord("a.png", "g.png", 5, 0.99f), new MatchRecord("b.png", "h.png", 1, 0.5f)], [new SkipRecord("c.png", "Corrupt", "bad")]);
+
+        Assert.True(await aggregate.ReportAsync(shard));
+        Assert.False(await aggregate.ReportAsync(shard));
+        Assert.True(await aggregate.ReportAsync(shard with { ShardIndex = 1, Matches = [new MatchRecord("d.png", null, 0, 0)], Skipped = [] }));
+        var summary = await aggregate.GetSummaryAsync(4);
+
+        Assert.Equal(3, summary.Scanned);
+        Assert.Equal(1, summary.Replicas);
+        Assert.Equal(1, summary.Skipped);
+        Assert.Equal([1, 1, 0, 0, 0, 1], summary.LevelHistogram);
+    }
+
+    [Fact]
+    public async Task Audit_MissingGalleryFolder_FailsWithClearError()
+    {
+        var request = Request() with { GalleryLocation = Path.Combine(fixture.Corpus.Root, "no-such-folder") };
+        var run = fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>($"missing-{Guid.NewGuid():N}");
+        var status = await run.StartAsync(request);
+        using var timeout = new CancellationTokenSource(RunTimeout);
+        while (!status.IsFinished)
+        {
+            await Task.Delay(50, timeout.Token);
+            status = await run.GetStatusAsync();
+        }
+
+        Assert.Equal(RunState.Failed, status.State);
+        Assert.Contains("does not exist", status.Error, StringComparison.Ordinal);
+    }
+}
