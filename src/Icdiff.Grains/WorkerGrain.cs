@@ -15,20 +15,7 @@ internal sealed class WorkerGrain(ImagePipeline pipeline, IEmbedderProvider embe
         var embedder = embedders.Get(batch.ModelManifest);
         var items = batch.Items.Select(i => i.ToCore()).ToArray();
         var outcomes = await pipeline.ProcessAsync(new PipelineBatch(source, items, embedder, null), CancellationToken.None);
-        var embedded = new List<GalleryEmbedding>(outcomes.Count);
-        var skipped = new List<SkipRecord>();
-        foreach (var outcome in outcomes)
-        {
-            if (outcome.Skipped)
-            {
-                skipped.Add(outcome.ToSkip());
-            }
-            else
-            {
-                embedded.Add(new GalleryEmbedding(outcome.Item.ToWire(), outcome.Embedding!));
-            }
-        }
-
+        var (embedded, skipped) = Split(outcomes, o => new GalleryEmbedding(o.Item.ToWire(), o.Embedding!));
         return new GalleryBatchResult(embedded, skipped);
     }
 
@@ -40,7 +27,14 @@ internal sealed class WorkerGrain(ImagePipeline pipeline, IEmbedderProvider embe
         var items = shard.Items.Select(i => i.ToCore()).ToArray();
         var target = new SearchTarget(index, embedder.Manifest.Scoring, shard.Candidates);
         var outcomes = await pipeline.ProcessAsync(new PipelineBatch(source, items, embedder, target), CancellationToken.None);
-        var matches = new List<MatchRecord>(outcomes.Count);
+        var (matches, skipped) = Split(outcomes, o => new MatchRecord(o.Item.Key, o.Match!.GalleryKey, o.Match.Level, o.Match.Similarity));
+        return new ShardResult(shard.Model, shard.ShardIndex, matches, skipped);
+    }
+
+    /// <summary>Skipped items become skip records; the rest go through <paramref name="select"/>.</summary>
+    private static (List<T> Done, List<SkipRecord> Skipped) Split<T>(IReadOnlyList<ItemOutcome> outcomes, Func<ItemOutcome, T> select)
+    {
+        var done = new List<T>(outcomes.Count);
         var skipped = new List<SkipRecord>();
         foreach (var outcome in outcomes)
         {
@@ -50,11 +44,10 @@ internal sealed class WorkerGrain(ImagePipeline pipeline, IEmbedderProvider embe
             }
             else
             {
-                var m = outcome.Match!;
-                matches.Add(new MatchRecord(outcome.Item.Key, m.GalleryKey, m.Level, m.Similarity));
+                done.Add(select(outcome));
             }
         }
 
-        return new ShardResult(shard.Model, shard.ShardIndex, matches, skipped);
+        return (done, skipped);
     }
 }

@@ -6,14 +6,11 @@ namespace Icdiff.Imaging.Skia;
 /// <summary>
 /// Decodes with SkiaSharp's <see cref="SKCodec"/>: the header is read first (pixel budget), JPEGs are decoded
 /// at the smallest DCT scale that still covers the target size (several times cheaper than a full decode),
-/// then the image is resized and normalised into the caller's CHW buffer.
+/// then <see cref="AntialiasedResampler"/> resizes and normalises it into the caller's CHW buffer.
 /// Alpha is dropped without compositing, as PIL's convert("RGB") does in the reference pre-processing.
 /// </summary>
 public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
 {
-    private static readonly SKSamplingOptions Cubic = new(SKCubicResampler.CatmullRom);
-    private static readonly SKSamplingOptions Mipmapped = new(SKFilterMode.Linear, SKMipmapMode.Linear);
-
     public DecodeResult Decode(ReadOnlySpan<byte> encoded, PreprocessSpec spec, Span<float> destination)
     {
         if (destination.Length < spec.TensorLength)
@@ -72,9 +69,8 @@ public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
                 return DecodeResult.Failed(SkipReason.Corrupt, $"image data cannot be decoded ({result})");
         }
 
-        using var target = new SKBitmap(new SKImageInfo(spec.Width, spec.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
-        Resample(decoded, target, spec);
-        TensorWriter.WriteChw(target, spec, destination);
+        var window = Window(info.Width, info.Height, decoded.Width, decoded.Height, spec);
+        AntialiasedResampler.ResizeToTensor(decoded.GetPixelSpan(), decoded.Width, decoded.Height, decoded.RowBytes, window, spec, destination);
         return DecodeResult.Ok(info.Width, info.Height);
     }
 
@@ -107,31 +103,21 @@ public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
         return best;
     }
 
-    private static void Resample(SKBitmap source, SKBitmap target, PreprocessSpec spec)
+    /// <summary>
+    /// The source window, in decoded pixels, that becomes the model input: the whole image for squash, the centre
+    /// crop for short-edge mode (computed on the original size so DCT down-scaling does not move it).
+    /// </summary>
+    private static (float Left, float Top, float Width, float Height) Window(int originalWidth, int originalHeight, int decodedWidth, int decodedHeight, PreprocessSpec spec)
     {
-        SKRect sourceRect;
         if (spec.Resize == ResizeMode.Squash)
         {
-            sourceRect = new SKRect(0, 0, source.Width, source.Height);
-        }
-        else
-        {
-            // Crop in source coordinates: the window that becomes width x height after the short-edge resize.
-            var scale = spec.ShortEdge / (float)Math.Min(source.Width, source.Height);
-            var cropW = spec.Width / scale;
-            var cropH = spec.Height / scale;
-            var left = (source.Width - cropW) / 2f;
-            var top = (source.Height - cropH) / 2f;
-            sourceRect = new SKRect(left, top, left + cropW, top + cropH);
+            return (0, 0, decodedWidth, decodedHeight);
         }
 
-        var factor = Math.Max(sourceRect.Width / spec.Width, sourceRect.Height / spec.Height);
-        // Cubic sampling alone aliases when shrinking by more than 2x; mipmaps supply the low-pass filter then.
-        var sampling = factor > 2f ? Mipmapped : Cubic;
-        using var image = SKImage.FromBitmap(source);
-        using var canvas = new SKCanvas(target);
-        using var paint = new SKPaint { BlendMode = SKBlendMode.Src };
-        canvas.DrawImage(image, sourceRect, new SKRect(0, 0, spec.Width, spec.Height), sampling, paint);
-        canvas.Flush();
+        var toDecoded = decodedWidth / (float)originalWidth;
+        var scale = spec.ShortEdge / (float)Math.Min(originalWidth, originalHeight);
+        var cropW = spec.Width / scale * toDecoded;
+        var cropH = spec.Height / scale * (decodedHeight / (float)originalHeight);
+        return ((decodedWidth - cropW) / 2f, (decodedHeight - cropH) / 2f, cropW, cropH);
     }
 }

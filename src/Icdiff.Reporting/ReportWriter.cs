@@ -96,21 +96,31 @@ public static class ReportWriter
                     .Append("</td><td class=\"l\"><span class=\"bar\" style=\"width:").Append(width).Append("px\"></span></td></tr>");
             }
 
-            html.Append("</table><h3>Top matches</h3><div>");
-            foreach (var m in model.Matches.Where(m => m.GalleryKey is not null).OrderByDescending(m => m.Level).ThenByDescending(m => m.Similarity).Take(topMatchesPerModel))
-            {
-                html.Append("<div class=\"pair\">").Append(Img(thumbnails(s.Model, m.Key), m.Key)).Append(Img(thumbnails(null, m.GalleryKey!), m.GalleryKey!))
-                    .Append("<br>").Append(h.Encode(m.Key)).Append(" → ").Append(h.Encode(m.GalleryKey!))
-                    .Append("<br>level ").Append(m.Level).Append(", score ").Append(m.Similarity.ToString("0.000", CultureInfo.InvariantCulture)).Append("</div>");
-            }
-
-            html.Append("</div>");
+            html.Append("</table>");
+            var withMatch = model.Matches.Where(m => m.GalleryKey is not null).ToArray();
+            AppendPairs(html, "Top matches", s.Model, withMatch.OrderByDescending(m => m.Level).ThenByDescending(m => m.Similarity).Take(topMatchesPerModel), thumbnails);
+            // The pairs a reviewer should look at to judge the criterion: the closest ones it did not count.
+            AppendPairs(html, $"Closest below level {report.MinLevel}", s.Model, withMatch.Where(m => m.Level < report.MinLevel).OrderByDescending(m => m.Similarity).Take(topMatchesPerModel / 2), thumbnails);
             AppendSkips(html, "Skipped images", model.Skipped);
         }
 
         AppendSkips(html, "Skipped gallery images", report.GallerySkipped);
         html.Append("</body></html>");
         return html.ToString();
+    }
+
+    private static void AppendPairs(StringBuilder html, string title, string model, IEnumerable<MatchRecord> matches, ThumbnailSource thumbnails)
+    {
+        var h = HtmlEncoder.Default;
+        html.Append("<h3>").Append(h.Encode(title)).Append("</h3><div>");
+        foreach (var m in matches)
+        {
+            html.Append("<div class=\"pair\">").Append(Img(thumbnails(model, m.Key), m.Key)).Append(Img(thumbnails(null, m.GalleryKey!), m.GalleryKey!))
+                .Append("<br>").Append(h.Encode(m.Key)).Append(" → ").Append(h.Encode(m.GalleryKey!))
+                .Append("<br>level ").Append(m.Level).Append(", score ").Append(m.Similarity.ToString("0.000", CultureInfo.InvariantCulture)).Append("</div>");
+        }
+
+        html.Append("</div>");
     }
 
     private static void AppendSkips(StringBuilder html, string title, IReadOnlyList<SkipRecord> skips)

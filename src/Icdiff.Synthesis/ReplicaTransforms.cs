@@ -4,8 +4,8 @@ namespace Icdiff.Synthesis;
 
 /// <summary>
 /// Makes a "generated" image from a gallery image with an edit whose strength matches an intended replication
-/// level: 5 re-encodes or rescales; 4 adds a mild crop, colour shift or blur; 3 a strong one; 2 shrinks the
-/// copy onto a new background; 1 pastes only a patch of it into a new scene.
+/// level: 5 re-encodes or rescales; 4 adds a mild crop, hue shift or blur; 3 a crop or hue shift that changes
+/// the composition; 2 shrinks the copy onto a new background; 1 pastes only a patch of it into a new scene.
 /// </summary>
 public static class ReplicaTransforms
 {
@@ -14,30 +14,42 @@ public static class ReplicaTransforms
         return level switch
         {
             5 => Resize(source, new SKRect(0, 0, source.Width, source.Height), width, height, null, 0),
-            4 => Edit(source, random, width, height, keepMin: 0.88f, keepMax: 0.95f, hueMax: 12, blurMax: 1.5f),
-            3 => Edit(source, random, width, height, keepMin: 0.55f, keepMax: 0.65f, hueMax: 90, blurMax: 5f),
+            4 => Edit(source, random, width, height, Mild),
+            3 => Edit(source, random, width, height, Strong),
             2 => Composite(source, random, width, height, scaleMin: 0.5f, scaleMax: 0.62f, patch: false),
             1 => Composite(source, random, width, height, scaleMin: 0.3f, scaleMax: 0.4f, patch: true),
             _ => throw new ArgumentOutOfRangeException(nameof(level), level, "replicas have levels 1..5"),
         };
     }
 
-    private static SKBitmap Edit(SKBitmap source, Random random, int width, int height, float keepMin, float keepMax, float hueMax, float blurMax)
+    /// <summary>
+    /// Level 4 keeps the whole composition: a crop that keeps 90-96% of each side, a hue turn of 8-20 degrees or a
+    /// blur. Level 3 changes it: a crop that keeps 60-72% of each side or a hue turn of 70-120 degrees.
+    /// </summary>
+    private static readonly EditStrength Mild = new([(0.90f, 0.96f)], [(8f, 20f)], [(1.5f, 3f)]);
+    private static readonly EditStrength Strong = new([(0.60f, 0.72f)], [(70f, 120f)], []);
+
+    private static SKBitmap Edit(SKBitmap source, Random random, int width, int height, EditStrength strength)
     {
-        // Each edit picks a main operation at full strength and light touches of the others.
-        var keep = keepMin + ((float)random.NextDouble() * (keepMax - keepMin));
-        var operation = random.Next(3);
-        var crop = operation == 0 ? keep : 1f - ((1f - keep) * 0.3f);
-        var hue = (operation == 1 ? 0.6f + (0.4f * (float)random.NextDouble()) : 0.2f * (float)random.NextDouble()) * hueMax * (random.Next(2) == 0 ? -1 : 1);
-        var blur = (operation == 2 ? 0.6f + (0.4f * (float)random.NextDouble()) : 0.2f * (float)random.NextDouble()) * blurMax;
+        // One main operation at full strength; the others stay at a light touch that does not change the level.
+        var operations = (strength.Crop.Length > 0 ? 1 : 0) + (strength.Hue.Length > 0 ? 1 : 0) + (strength.Blur.Length > 0 ? 1 : 0);
+        var operation = random.Next(operations);
+        var crop = operation == 0 ? Pick(random, strength.Crop[0]) : Pick(random, (0.97f, 1f));
+        var hue = (operation == 1 ? Pick(random, strength.Hue[0]) : Pick(random, (0f, 4f))) * (random.Next(2) == 0 ? -1 : 1);
+        var blur = operation == 2 ? Pick(random, strength.Blur[0]) : Pick(random, (0f, 0.8f));
+        var brightness = 1f + ((Pick(random, (0f, 1f)) - 0.5f) * 0.1f);
 
         var cropW = source.Width * crop;
         var cropH = source.Height * crop;
         var left = (float)random.NextDouble() * (source.Width - cropW);
         var top = (float)random.NextDouble() * (source.Height - cropH);
-        using var filter = SKColorFilter.CreateColorMatrix(HueRotation(hue, 1f + (((float)random.NextDouble() - 0.5f) * 0.2f)));
+        using var filter = SKColorFilter.CreateColorMatrix(HueRotation(hue, brightness));
         return Resize(source, new SKRect(left, top, left + cropW, top + cropH), width, height, filter, blur);
     }
+
+    private static float Pick(Random random, (float Min, float Max) range) => range.Min + ((float)random.NextDouble() * (range.Max - range.Min));
+
+    private sealed record EditStrength((float Min, float Max)[] Crop, (float Min, float Max)[] Hue, (float Min, float Max)[] Blur);
 
     private static SKBitmap Composite(SKBitmap source, Random random, int width, int height, float scaleMin, float scaleMax, bool patch)
     {

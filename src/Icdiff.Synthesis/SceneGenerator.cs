@@ -45,6 +45,9 @@ public static class SceneGenerator
         var colors = new[] { RandomColor(random), RandomColor(random), RandomColor(random) };
         var kind = random.Next(4);
         var rect = new SKRect(0, 0, width, height);
+        // Noise shaders produce translucent pixels; an opaque base keeps every scene opaque, so PNG and JPEG
+        // encodings of one scene show the same picture.
+        canvas.Clear(colors[2]);
         switch (kind)
         {
             case 0:

@@ -109,6 +109,31 @@ public sealed class SkiaImageDecoderTests
     }
 
     [Fact]
+    public void Decode_FineCheckerboard_AveragesToGreyInsteadOfAliasing()
+    {
+        // One-pixel black/white checks shrunk 16x: an antialiased resize gives uniform mid grey everywhere.
+        using var bitmap = new SKBitmap(new SKImageInfo(512, 512, SKColorType.Rgba8888, SKAlphaType.Premul));
+        for (var y = 0; y < 512; y++)
+        {
+            for (var x = 0; x < 512; x++)
+            {
+                bitmap.SetPixel(x, y, (x + y) % 2 == 0 ? SKColors.White : SKColors.Black);
+            }
+        }
+
+        using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        var tensor = new float[Spec.TensorLength];
+
+        var result = _decoder.Decode(png.ToArray(), Spec, tensor);
+
+        Assert.True(result.Succeeded, result.Detail);
+        for (var pixel = 0; pixel < 32 * 32; pixel++)
+        {
+            Assert.InRange(Raw(tensor, 0, pixel), 120f, 135f);
+        }
+    }
+
+    [Fact]
     public void Decode_Empty_IsSkippedAsEmpty()
     {
         Assert.Equal(SkipReason.Empty, _decoder.Decode([], Spec, new float[Spec.TensorLength]).Skip);

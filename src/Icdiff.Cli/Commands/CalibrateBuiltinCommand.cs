@@ -41,6 +41,10 @@ internal static class CalibrateBuiltinCommand
 
             Console.WriteLine("thresholds: " + string.Join(", ", thresholds.Select(t => t.ToString("0.0000", CultureInfo.InvariantCulture))));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"agreement: {ThresholdCalibrator.Agreements(pairs, thresholds)}/{pairs.Count}"));
+            var fitted = new CosineThresholdsRule(thresholds);
+            var positives = pairs.Where(p => p.Level >= ReplicaCriterion.DefaultMinLevel).ToArray();
+            var negatives = pairs.Where(p => p.Level < ReplicaCriterion.DefaultMinLevel).ToArray();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"replica decision at level >= {ReplicaCriterion.DefaultMinLevel}: {positives.Count(p => fitted.LevelOf(p.Cosine) >= ReplicaCriterion.DefaultMinLevel)}/{positives.Length} replicas found, {negatives.Count(p => fitted.LevelOf(p.Cosine) < ReplicaCriterion.DefaultMinLevel)}/{negatives.Length} non-replicas rejected"));
             var current = BuiltinDescriptorModel.Thresholds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"agreement of the committed thresholds: {ThresholdCalibrator.Agreements(pairs, current)}/{pairs.Count}"));
             return 0;

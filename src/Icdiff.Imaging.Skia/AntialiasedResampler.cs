@@ -1,0 +1,140 @@
+using Icdiff.Core;
+
+namespace Icdiff.Imaging.Skia;
+
+/// <summary>
+/// Separable bicubic resampling (a = -0.5) whose kernel widens with the reduction factor, as PIL's
+/// <c>Image.resize(..., BICUBIC)</c> does: every source pixel under the footprint contributes, so fine textures
+/// average out instead of aliasing. That keeps embeddings of the same picture stable across encodings and sizes,
+/// and it is the pre-processing the reference models were trained with. Writes the normalised CHW tensor directly.
+/// </summary>
+internal static class AntialiasedResampler
+{
+    private const float CubicA = -0.5f;
+    private const float CubicSupport = 2f;
+
+    /// <summary>
+    /// Resamples the window <paramref name="window"/> (source pixels, fractional allowed) of an RGBA8888 image to
+    /// the spec's size and writes (v / 255 - mean) / std per channel, channel-major.
+    /// </summary>
+    public static void ResizeToTensor(ReadOnlySpan<byte> rgba, int width, int height, int rowBytes, (float Left, float Top, float Width, float Height) window, PreprocessSpec spec, Span<float> destination)
+    {
+        var outW = spec.Width;
+        var outH = spec.Height;
+        var horizontal = Coefficients(window.Left, window.Width, width, outW);
+        var vertical = Coefficients(window.Top, window.Height, height, outH);
+
+        // Horizontal pass over the rows the vertical pass will read: firstRow..lastRow, three float planes.
+        var firstRow = vertical.Start[0];
+        var lastRow = vertical.Start[outH - 1] + vertical.Count[outH - 1];
+        var rows = lastRow - firstRow;
+        var temp = new float[3 * rows * outW];
+        for (var y = 0; y < rows; y++)
+        {
+            var row = rgba.Slice((firstRow + y) * rowBytes, width * 4);
+            for (var x = 0; x < outW; x++)
+            {
+                float r = 0, g = 0, b = 0;
+                var start = horizontal.Start[x];
+                var weights = horizontal.Weights.AsSpan(x * horizontal.MaxTaps, horizontal.Count[x]);
+                for (var t = 0; t < weights.Length; t++)
+                {
+                    var p = (start + t) * 4;
+                    var w = weights[t];
+                    r += row[p] * w;
+                    g += row[p + 1] * w;
+                    b += row[p + 2] * w;
+                }
+
+                var o = (y * outW) + x;
+                temp[o] = r;
+                temp[(rows * outW) + o] = g;
+                temp[(2 * rows * outW) + o] = b;
+            }
+        }
+
+        var plane = outW * outH;
+        for (var c = 0; c < 3; c++)
+        {
+            var source = temp.AsSpan(c * rows * outW, rows * outW);
+            var scale = 1f / (255f * spec.Std[c]);
+            var offset = spec.Mean[c] / spec.Std[c];
+            var target = destination.Slice(c * plane, plane);
+            for (var y = 0; y < outH; y++)
+            {
+                var start = vertical.Start[y] - firstRow;
+                var weights = vertical.Weights.AsSpan(y * vertical.MaxTaps, vertical.Count[y]);
+                var line = target.Slice(y * outW, outW);
+                line.Clear();
+                for (var t = 0; t < weights.Length; t++)
+                {
+                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(source.Slice((start + t) * outW, outW), weights[t], line, line);
+                }
+
+                // Clamp to the 8-bit range as an 8-bit resize would, then normalise.
+                System.Numerics.Tensors.TensorPrimitives.Max(line, 0f, line);
+                System.Numerics.Tensors.TensorPrimitives.Min(line, 255f, line);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(line, scale, line);
+                System.Numerics.Tensors.TensorPrimitives.Subtract(line, offset, line);
+            }
+        }
+    }
+
+    private static Taps Coefficients(float inStart, float inSize, int inLength, int outSize)
+    {
+        var scale = inSize / outSize;
+        var filterScale = Math.Max(scale, 1f);
+        var support = CubicSupport * filterScale;
+        var maxTaps = (int)Math.Ceiling(support * 2) + 2;
+        var start = new int[outSize];
+        var count = new int[outSize];
+        var weights = new float[outSize * maxTaps];
+        for (var i = 0; i < outSize; i++)
+        {
+            var center = inStart + ((i + 0.5f) * scale);
+            var min = Math.Max(0, (int)MathF.Floor(center - support + 0.5f));
+            var max = Math.Min(inLength, (int)MathF.Floor(center + support + 0.5f));
+            if (max <= min)
+            {
+                // Window entirely outside the image (cannot happen for valid crops): take the nearest pixel.
+                min = Math.Clamp((int)center, 0, inLength - 1);
+                max = min + 1;
+            }
+
+            max = Math.Min(max, min + maxTaps);
+            var total = 0f;
+            for (var x = min; x < max; x++)
+            {
+                var w = Cubic((x + 0.5f - center) / filterScale);
+                weights[(i * maxTaps) + (x - min)] = w;
+                total += w;
+            }
+
+            if (total != 0)
+            {
+                for (var t = 0; t < max - min; t++)
+                {
+                    weights[(i * maxTaps) + t] /= total;
+                }
+            }
+
+            start[i] = min;
+            count[i] = max - min;
+        }
+
+        return new Taps(start, count, weights, maxTaps);
+    }
+
+    private static float Cubic(float x)
+    {
+        x = Math.Abs(x);
+        if (x < 1f)
+        {
+            return ((((CubicA + 2f) * x) - (CubicA + 3f)) * x * x) + 1f;
+        }
+
+        return x < 2f ? ((((x - 5f) * x) + 8f) * x - 4f) * CubicA : 0f;
+    }
+
+    private readonly record struct Taps(int[] Start, int[] Count, float[] Weights, int MaxTaps);
+}
