@@ -11,7 +11,7 @@ internal static class CommandHost
         {
             return await action();
         }
-        catch (Exception ex) when (ex is CliError or CorpusException or ModelManifestException or ArgumentException)
+        catch (Exception ex) when (ex is CliError or CorpusException or ModelManifestException or ArgumentException or Evaluation.PairsFormatException)
         {
             await Console.Error.WriteLineAsync($"icdiff: error: {ex.Message}");
             return AuditSession.ErrorExitCode;

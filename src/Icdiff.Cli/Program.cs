@@ -5,6 +5,9 @@ var root = new RootCommand("icdiff: audits diffusion models for replication of g
 {
     AuditCommand.Create(),
     DemoCommand.Create(),
+    EvalCommand.Create(),
+    CalibrateCommand.Create(),
+    ModelCommand.Create(),
     CalibrateBuiltinCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

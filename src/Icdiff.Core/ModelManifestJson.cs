@@ -19,6 +19,8 @@ public static class ModelManifestJson
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         MaxDepth = 16,
+        // Manifests are files people read and edit, never HTML: keep '+' and quotes readable.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     /// <summary>Parses a manifest; <paramref name="baseDirectory"/> resolves a relative onnx path.</summary>

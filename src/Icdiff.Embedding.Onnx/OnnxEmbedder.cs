@@ -3,6 +3,7 @@ using System.Text;
 using Icdiff.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Icdiff.Embedding.Onnx;
 
@@ -15,6 +16,8 @@ public sealed partial class OnnxEmbedder : IEmbedder
     private readonly InferenceSession _session;
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
+    private readonly bool _halfInput;
+    private readonly bool _halfOutput;
 
     public OnnxEmbedder(ModelManifest manifest, byte[] modelBytes, OnnxOptions options, ILogger logger)
     {
@@ -44,6 +47,9 @@ public sealed partial class OnnxEmbedder : IEmbedder
 
         _inputNames = [manifest.InputName];
         _outputNames = [manifest.OutputName];
+        // Half-precision models (common for GPU deployment) take and give float16; the pipeline stays in float32.
+        _halfInput = _session.InputMetadata[manifest.InputName].ElementDataType == TensorElementType.Float16;
+        _halfOutput = _session.OutputMetadata[manifest.OutputName].ElementDataType == TensorElementType.Float16;
     }
 
     public ModelManifest Manifest { get; }
@@ -63,8 +69,15 @@ public sealed partial class OnnxEmbedder : IEmbedder
         long[] outputShape = Manifest.OutputTokens == 1
             ? [count, Manifest.OutputDim]
             : [count, Manifest.OutputTokens, Manifest.OutputDim];
-        using var input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, inputs[..inputLength], [count, 3, p.Height, p.Width]);
-        using var output = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, outputs[..outputLength], outputShape);
+        long[] inputShape = [count, 3, p.Height, p.Width];
+        var halfInput = _halfInput ? ToHalf(inputs.Span[..inputLength]) : null;
+        var halfOutput = _halfOutput ? new Float16[outputLength] : null;
+        using var input = halfInput is null
+            ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, inputs[..inputLength], inputShape)
+            : OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, halfInput.AsMemory(), inputShape);
+        using var output = halfOutput is null
+            ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, outputs[..outputLength], outputShape)
+            : OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, halfOutput.AsMemory(), outputShape);
         using var runOptions = new RunOptions();
         try
         {
@@ -77,6 +90,15 @@ public sealed partial class OnnxEmbedder : IEmbedder
                 ex);
         }
 
+        if (halfOutput is not null)
+        {
+            var target = outputs.Span;
+            for (var i = 0; i < halfOutput.Length; i++)
+            {
+                target[i] = halfOutput[i].ToFloat();
+            }
+        }
+
         var span = outputs.Span;
         for (var i = 0; i < count; i++)
         {
@@ -85,6 +107,17 @@ public sealed partial class OnnxEmbedder : IEmbedder
     }
 
     public void Dispose() => _session.Dispose();
+
+    private static Float16[] ToHalf(ReadOnlySpan<float> values)
+    {
+        var half = new Float16[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            half[i] = (Float16)values[i];
+        }
+
+        return half;
+    }
 
     private static SessionOptions CreateSessionOptions(OnnxOptions options, ILogger logger, string modelName)
     {

@@ -10,7 +10,7 @@ public sealed class OnnxModelBuilder(string graphName)
 {
     private const long IrVersion = 8;
     private const long Opset = 17;
-    private const int FloatType = 1;
+    private const int FloatType = (int)OnnxElementType.Float32;
     private const int Int64Type = 7;
 
     private readonly List<ProtoWriter> _nodes = [];
@@ -20,15 +20,19 @@ public sealed class OnnxModelBuilder(string graphName)
     private int _nodeCount;
 
     /// <summary>A float tensor input or output; a null dimension is the symbolic batch axis "N".</summary>
-    public OnnxModelBuilder Input(string name, params long?[] dims)
+    public OnnxModelBuilder Input(string name, params long?[] dims) => Input(name, OnnxElementType.Float32, dims);
+
+    public OnnxModelBuilder Input(string name, OnnxElementType type, params long?[] dims)
     {
-        _inputs.Add(ValueInfo(name, dims));
+        _inputs.Add(ValueInfo(name, type, dims));
         return this;
     }
 
-    public OnnxModelBuilder Output(string name, params long?[] dims)
+    public OnnxModelBuilder Output(string name, params long?[] dims) => Output(name, OnnxElementType.Float32, dims);
+
+    public OnnxModelBuilder Output(string name, OnnxElementType type, params long?[] dims)
     {
-        _outputs.Add(ValueInfo(name, dims));
+        _outputs.Add(ValueInfo(name, type, dims));
         return this;
     }
 
@@ -113,7 +117,7 @@ public sealed class OnnxModelBuilder(string graphName)
             .ToArray();
     }
 
-    private static ProtoWriter ValueInfo(string name, long?[] dims)
+    private static ProtoWriter ValueInfo(string name, OnnxElementType type, long?[] dims)
     {
         var shape = new ProtoWriter();
         foreach (var d in dims)
@@ -122,8 +126,8 @@ public sealed class OnnxModelBuilder(string graphName)
             shape.Message(1, dim);
         }
 
-        var tensorType = new ProtoWriter().Varint(1, FloatType).Message(2, shape);
-        var type = new ProtoWriter().Message(1, tensorType);
-        return new ProtoWriter().String(1, name).Message(2, type);
+        var tensorType = new ProtoWriter().Varint(1, (int)type).Message(2, shape);
+        var typeProto = new ProtoWriter().Message(1, tensorType);
+        return new ProtoWriter().String(1, name).Message(2, typeProto);
     }
 }
