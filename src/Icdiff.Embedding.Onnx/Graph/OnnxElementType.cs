@@ -3,6 +3,6 @@ namespace Icdiff.Embedding.Onnx.Graph;
 /// <summary>The tensor element types our graphs declare (values of onnx.TensorProto.DataType).</summary>
 public enum OnnxElementType
 {
-    Float32 = 1,
-    Float16 = 10,
+    SinglePrecision = 1,
+    HalfPrecision = 10,
 }

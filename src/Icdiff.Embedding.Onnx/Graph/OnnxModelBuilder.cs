@@ -10,7 +10,7 @@ public sealed class OnnxModelBuilder(string graphName)
 {
     private const long IrVersion = 8;
     private const long Opset = 17;
-    private const int FloatType = (int)OnnxElementType.Float32;
+    private const int FloatType = (int)OnnxElementType.SinglePrecision;
     private const int Int64Type = 7;
 
     private readonly List<ProtoWriter> _nodes = [];
@@ -20,7 +20,7 @@ public sealed class OnnxModelBuilder(string graphName)
     private int _nodeCount;
 
     /// <summary>A float tensor input or output; a null dimension is the symbolic batch axis "N".</summary>
-    public OnnxModelBuilder Input(string name, params long?[] dims) => Input(name, OnnxElementType.Float32, dims);
+    public OnnxModelBuilder Input(string name, params long?[] dims) => Input(name, OnnxElementType.SinglePrecision, dims);
 
     public OnnxModelBuilder Input(string name, OnnxElementType type, params long?[] dims)
     {
@@ -28,7 +28,7 @@ public sealed class OnnxModelBuilder(string graphName)
         return this;
     }
 
-    public OnnxModelBuilder Output(string name, params long?[] dims) => Output(name, OnnxElementType.Float32, dims);
+    public OnnxModelBuilder Output(string name, params long?[] dims) => Output(name, OnnxElementType.SinglePrecision, dims);
 
     public OnnxModelBuilder Output(string name, OnnxElementType type, params long?[] dims)
     {
