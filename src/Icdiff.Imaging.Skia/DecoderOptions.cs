@@ -11,8 +11,20 @@ public sealed class DecoderOptions
     /// <summary>Encoded files larger than this are skipped without being read whole.</summary>
     public long MaxEncodedBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>
+    /// JPEGs are decoded at the smallest DCT scale (1/2, 1/4, 1/8) that leaves at least this many times the
+    /// target size. 1 is fastest; 2 leaves the final reduction to the bicubic filter and tracks a full decode
+    /// more closely on finely textured photos (see docs/preprocessing.md).
+    /// </summary>
+    public double DctOversampling { get; set; } = 1.0;
+
     public void Validate()
     {
+        if (DctOversampling is < 1 or > 8 || double.IsNaN(DctOversampling))
+        {
+            throw new ArgumentException($"{SectionName}:DctOversampling must be 1..8 (got {DctOversampling}).");
+        }
+
         if (MaxPixels < 1)
         {
             throw new ArgumentException($"{SectionName}:MaxPixels must be positive (got {MaxPixels}).");

@@ -49,7 +49,7 @@ public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
         }
 
         var (needW, needH) = RequiredDecodeSize(info.Width, info.Height, spec);
-        var scaled = ChooseScaledSize(codec, info.Width, info.Height, needW, needH);
+        var scaled = ChooseScaledSize(codec, info.Width, info.Height, (int)Math.Ceiling(needW * options.DctOversampling), (int)Math.Ceiling(needH * options.DctOversampling));
         var decodeInfo = new SKImageInfo(scaled.Width, scaled.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
 
         using var decoded = new SKBitmap();

@@ -82,4 +82,48 @@ public sealed class CliTests
         Assert.Contains("data:image/jpeg;base64,", html, StringComparison.Ordinal);
         Assert.Contains("model-a", html, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task EvalAndCalibrate_OnDemoPairs_ImproveTheBuiltinModel_AndTheAuditAcceptsTheResult()
+    {
+        var root = Directory.CreateTempSubdirectory("icdiff-calibrate-").FullName;
+        var slow = TimeSpan.FromMinutes(5);
+        var demo = await CliProcess.RunAsync(slow, "demo", "--small", "--out", root);
+        Assert.True(demo.ExitCode == 0, demo.Stderr);
+        var pairs = Path.Combine(root, "corpus", "pairs.csv");
+
+        var eval = await CliProcess.RunAsync(slow, "eval", "--pairs", pairs, "--out", Path.Combine(root, "eval.json"));
+        var calibrate = await CliProcess.RunAsync(slow, "calibrate", "--pairs", pairs, "--out", Path.Combine(root, "calibrated"));
+        var validate = await CliProcess.RunAsync(Quick, "model", "validate", Path.Combine(root, "calibrated", "model.json"));
+        var audit = await CliProcess.RunAsync(slow, "audit", "--gallery", Path.Combine(root, "corpus", "gallery"), "--generated", $"model-a={Path.Combine(root, "corpus", "generated", "model-a")}", "--model", Path.Combine(root, "calibrated", "model.json"), "--out", Path.Combine(root, "audit"), "--data-dir", Path.Combine(root, "data"));
+
+        Assert.True(eval.ExitCode == 0, eval.Stderr);
+        Assert.Contains("Pearson correlation (levels/5)", eval.Stdout, StringComparison.Ordinal);
+        Assert.Contains("mean squared error (levels/5)", eval.Stdout, StringComparison.Ordinal);
+        using var figures = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(root, "eval.json"), TestContext.Current.CancellationToken));
+        var before = figures.RootElement.GetProperty("pearson").GetDouble();
+        Assert.Equal(6, figures.RootElement.GetProperty("confusion").GetArrayLength());
+
+        Assert.True(calibrate.ExitCode == 0, calibrate.Stderr);
+        var after = double.Parse(calibrate.Stdout.Split('\n').Last(l => l.Contains("Pearson", StringComparison.Ordinal)).Split(':')[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(after > before, $"PCC before {before}, after {after}");
+        Assert.True(validate.ExitCode == 0, validate.Stderr);
+        Assert.Contains("-calibrated: OK", validate.Stdout, StringComparison.Ordinal);
+        Assert.True(audit.ExitCode == 0, audit.Stderr);
+        Assert.Contains("icdiff-builtin-descriptor-v1-calibrated", audit.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ModelValidate_ManifestPointingAtMissingOnnx_PrintsOneLine()
+    {
+        var folder = Directory.CreateTempSubdirectory("icdiff-manifest-").FullName;
+        var manifest = Path.Combine(folder, "model.json");
+        await File.WriteAllTextAsync(manifest, """{ "name": "x", "onnx": "absent.onnx", "input": {"width": 224, "height": 224}, "output": {"tokens": 6, "dim": 768}, "scoring": {"rule": "pdf-argmax"} }""", TestContext.Current.CancellationToken);
+
+        var (code, _, stderr) = await CliProcess.RunAsync(Quick, "model", "validate", manifest);
+
+        Assert.Equal(2, code);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.Contains("absent.onnx", stderr, StringComparison.Ordinal);
+    }
 }

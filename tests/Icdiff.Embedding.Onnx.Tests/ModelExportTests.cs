@@ -96,36 +96,44 @@ public sealed class ModelExportTests(ExportedModelsFixture models, ITestOutputHe
         Assert.True(code == 0, stderr);
         var reference = ReadFloats(referencePath);
 
-        var length = manifest.Preprocess.TensorLength;
-        var ours = new float[photos.Length * length];
-        var decoder = new SkiaImageDecoder(new DecoderOptions());
-        for (var i = 0; i < photos.Length; i++)
-        {
-            var result = decoder.Decode(File.ReadAllBytes(photos[i]), manifest.Preprocess, ours.AsSpan(i * length, length));
-            Assert.True(result.Succeeded, $"{photos[i]}: {result.Detail}");
-        }
-
         using var catalog = new ModelCatalog(Options.Create(new OnnxOptions()), NullLoggerFactory.Instance);
         var embedder = catalog.Get(manifestPath);
-        var e = manifest.EmbeddingLength;
-        var oursEmbedded = new float[photos.Length * e];
-        var referenceEmbedded = new float[photos.Length * e];
-        embedder.Embed(ours, photos.Length, oursEmbedded);
+        var referenceEmbedded = new float[photos.Length * manifest.EmbeddingLength];
         embedder.Embed(reference, photos.Length, referenceEmbedded);
 
-        var dim = manifest.OutputDim;
-        var worst = 1f;
-        for (var i = 0; i < photos.Length; i++)
-        {
-            // Raw pixel difference in 0..255 units, from the normalised tensors (std of the red channel).
-            var pixelDiff = TensorPrimitives.Distance(ours.AsSpan(i * length, length), reference.AsSpan(i * length, length)) / MathF.Sqrt(length) * 0.229f * 255f;
-            var cosines = Enumerable.Range(0, manifest.OutputTokens).Select(k => TensorPrimitives.Dot(oursEmbedded.AsSpan((i * e) + (k * dim), dim), referenceEmbedded.AsSpan((i * e) + (k * dim), dim))).ToArray();
-            output.WriteLine($"{Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(photos[i])))}/{Path.GetFileName(photos[i])}: rms pixel diff {pixelDiff:0.00}/255, min token cosine {cosines.Min():0.00000}");
-            worst = Math.Min(worst, cosines.Min());
-        }
-
-        output.WriteLine($"{architecture}: worst cosine {worst:0.00000} over {photos.Length} photos");
+        // The default (fastest DCT scale) is what must pass; 2x oversampling is reported for the documentation.
+        var oversampled = Compare(2.0);
+        var worst = Compare(1.0);
+        output.WriteLine($"{architecture}: worst cosine {worst:0.00000} over {photos.Length} photos (with DctOversampling 2: {oversampled:0.00000})");
         Assert.True(worst >= 0.999f, $"worst cosine {worst}");
+
+        float Compare(double oversampling)
+        {
+            var length = manifest.Preprocess.TensorLength;
+            var ours = new float[photos.Length * length];
+            var decoder = new SkiaImageDecoder(new DecoderOptions { DctOversampling = oversampling });
+            for (var i = 0; i < photos.Length; i++)
+            {
+                var result = decoder.Decode(File.ReadAllBytes(photos[i]), manifest.Preprocess, ours.AsSpan(i * length, length));
+                Assert.True(result.Succeeded, $"{photos[i]}: {result.Detail}");
+            }
+
+            var e = manifest.EmbeddingLength;
+            var oursEmbedded = new float[photos.Length * e];
+            embedder.Embed(ours, photos.Length, oursEmbedded);
+            var dim = manifest.OutputDim;
+            var min = 1f;
+            for (var i = 0; i < photos.Length; i++)
+            {
+                // Root-mean-square pixel difference in 0..255 units (tensors are normalised; std ~0.226).
+                var pixelDiff = TensorPrimitives.Distance(ours.AsSpan(i * length, length), reference.AsSpan(i * length, length)) / MathF.Sqrt(length) * 0.226f * 255f;
+                var cosines = Enumerable.Range(0, manifest.OutputTokens).Select(k => TensorPrimitives.Dot(oursEmbedded.AsSpan((i * e) + (k * dim), dim), referenceEmbedded.AsSpan((i * e) + (k * dim), dim))).ToArray();
+                output.WriteLine($"oversampling {oversampling}: {Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(photos[i])))}/{Path.GetFileName(photos[i])}: rms pixel diff {pixelDiff:0.00}/255, min token cosine {cosines.Min():0.00000}");
+                min = Math.Min(min, cosines.Min());
+            }
+
+            return min;
+        }
     }
 
     private static string[] RealPhotos()

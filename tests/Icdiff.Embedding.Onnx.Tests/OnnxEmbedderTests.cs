@@ -102,6 +102,41 @@ public sealed class OnnxEmbedderTests
     }
 
     [Fact]
+    public void HalfPrecisionModel_TakesAndGivesFloat16_AndMatchesTheFloatModel()
+    {
+        const int Size = 16;
+        byte[] Build(OnnxElementType type)
+        {
+            var b = new OnnxModelBuilder("pool").Input("pixels", type, null, 3, Size, Size).Output("pooled", type, null, 48).Int64Initializer("flat", [0, -1]);
+            if (type == OnnxElementType.HalfPrecision)
+            {
+                return b.Node("Cast", ["pixels"], ["x"], OnnxAttribute.Number("to", (long)OnnxElementType.SinglePrecision))
+                    .Node("AveragePool", ["x"], ["p"], OnnxAttribute.Numbers("kernel_shape", 4, 4), OnnxAttribute.Numbers("strides", 4, 4))
+                    .Node("Reshape", ["p", "flat"], ["f"])
+                    .Node("Cast", ["f"], ["pooled"], OnnxAttribute.Number("to", (long)OnnxElementType.HalfPrecision))
+                    .Build("test", "fp16");
+            }
+
+            return b.Node("AveragePool", ["pixels"], ["p"], OnnxAttribute.Numbers("kernel_shape", 4, 4), OnnxAttribute.Numbers("strides", 4, 4))
+                .Node("Reshape", ["p", "flat"], ["pooled"])
+                .Build("test", "fp32");
+        }
+
+        var manifest = new ModelManifest("pool", "pool.onnx", "pixels", new PreprocessSpec(Size, Size, ResizeMode.Squash, Size, PreprocessSpec.ImageNetMean, PreprocessSpec.ImageNetStd), "pooled", 1, 48, new CosineThresholdsRule([0.1f, 0.2f, 0.3f, 0.4f, 0.5f]), null);
+        using var half = new OnnxEmbedder(manifest, Build(OnnxElementType.HalfPrecision), new OnnxOptions(), NullLogger.Instance);
+        using var single = new OnnxEmbedder(manifest, Build(OnnxElementType.SinglePrecision), new OnnxOptions(), NullLogger.Instance);
+        var input = RandomImages(2, Size, 9);
+        var a = new float[2 * 48];
+        var b = new float[2 * 48];
+
+        half.Embed(input, 2, a);
+        single.Embed(input, 2, b);
+
+        Assert.True(Dot(a.AsSpan(0, 48), b.AsSpan(0, 48)) > 0.9999f);
+        Assert.True(Dot(a.AsSpan(48), b.AsSpan(48)) > 0.9999f);
+    }
+
+    [Fact]
     public void Manifest_WithWrongOutputName_IsRejectedWithTheGraphsOutputs()
     {
         var manifest = BuiltinDescriptorModel.CreateManifest("builtin") with { OutputName = "embedding" };

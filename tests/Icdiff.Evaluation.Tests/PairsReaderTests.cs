@@ -1,0 +1,80 @@
+using Icdiff.Evaluation;
+using Parquet.Serialization;
+
+namespace Icdiff.Evaluation.Tests;
+
+public sealed class PairsReaderTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("icdiff-pairs-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private string Write(string name, string content)
+    {
+        var path = Path.Combine(_folder, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    [Fact]
+    public async Task ReadAsync_Csv_ResolvesPathsAgainstTheFileAndHandlesQuotes()
+    {
+        var path = Write("pairs.csv", "name,level,generated,real\n\"a, b\",4,gen/a.png,/abs/real.jpg\nplain,0,\"gen/\"\"q\"\".png\",real/x.png\n");
+
+        var pairs = await PairsReader.ReadAsync(path, TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, pairs.Count);
+        Assert.Equal(new LabelledPair("a, b", 4, Path.Combine(_folder, "gen/a.png"), "/abs/real.jpg"), pairs[0]);
+        Assert.Equal(Path.Combine(_folder, "gen/\"q\".png"), pairs[1].Generated);
+    }
+
+    [Fact]
+    public async Task ReadAsync_JsonLines_AcceptsNumericAndStringLevels()
+    {
+        var path = Write("pairs.jsonl", "{\"name\":\"x\",\"level\":5,\"generated\":\"g.png\",\"real\":\"r.png\"}\n\n{\"level\":\"2\",\"generated\":\"g2.png\",\"real\":\"r2.png\"}\n");
+
+        var pairs = await PairsReader.ReadAsync(path, TestContext.Current.CancellationToken);
+
+        Assert.Equal([5, 2], pairs.Select(p => p.Level));
+        Assert.Equal("g2.png", pairs[1].Name);
+    }
+
+    [Fact]
+    public async Task ReadAsync_Parquet_ReadsTheFourColumns()
+    {
+        var path = Path.Combine(_folder, "pairs.parquet");
+        await ParquetSerializer.SerializeAsync(
+            new[]
+            {
+                new PairsReader.ParquetPairRow { Name = "p1", Level = 3, Generated = "g.png", Real = "r.png" },
+                new PairsReader.ParquetPairRow { Name = "p2", Level = 0, Generated = "g2.png", Real = "r2.png" },
+            },
+            path,
+            cancellationToken: TestContext.Current.CancellationToken);
+
+        var pairs = await PairsReader.ReadAsync(path, TestContext.Current.CancellationToken);
+
+        Assert.Equal(["p1", "p2"], pairs.Select(p => p.Name));
+        Assert.Equal([3, 0], pairs.Select(p => p.Level));
+        Assert.Equal(Path.Combine(_folder, "r2.png"), pairs[1].Real);
+    }
+
+    [Theory]
+    [InlineData("pairs.csv", "name,level,generated,real\na,7,g,r\n", "line 2: level '7'")]
+    [InlineData("pairs.csv", "name,level,generated,real\na,3,,r\n", "line 2: generated and real")]
+    [InlineData("pairs.csv", "id,score\n1,2\n", "the header must name")]
+    [InlineData("pairs.csv", "name,level,generated,real\n\"open,3,g,r\n", "not closed")]
+    [InlineData("pairs.jsonl", "{\"level\":1,\"generated\":\"g\"}\n", "line 1: generated and real")]
+    [InlineData("pairs.jsonl", "{nope\n", "line 1: not valid JSON")]
+    [InlineData("pairs.txt", "x", "unknown format")]
+    [InlineData("pairs.parquet", "not parquet at all", "not a Parquet file")]
+    public async Task ReadAsync_MalformedInput_NamesFileAndPlace(string name, string content, string expected)
+    {
+        var path = Write(name, content);
+
+        var error = await Assert.ThrowsAsync<PairsFormatException>(() => PairsReader.ReadAsync(path, TestContext.Current.CancellationToken));
+
+        Assert.Contains(name, error.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+}
