@@ -1,8 +1,9 @@
 namespace Icdiff.Embedding.Onnx.Tests;
 
 /// <summary>
-/// Exports both architectures once per test run with random weights: PDF-Embedding from a checkpoint written in
-/// the official layout (keys under module.base.0., wrapped in {'state_dict': ...}), SSCD from random init.
+/// Exports both architectures once per test run with random weights (traced at batch 2, checked at batch 3, which
+/// proves the batch axis dynamic): PDF-Embedding from a checkpoint written in the official layout (keys under
+/// module.base.0., wrapped in {'state_dict': ...}), SSCD from random init.
 /// </summary>
 public sealed class ExportedModelsFixture : IDisposable
 {
@@ -28,8 +29,8 @@ public sealed class ExportedModelsFixture : IDisposable
             """);
         Assert.True(write.ExitCode == 0, write.Stderr);
 
-        PdfExport = PythonTools.Run(timeout, PythonTools.Script("export_pdf_embedding.py"), "--checkpoint", checkpoint, "--out", PdfDirectory, "--reference", "2", "--seed", "3");
-        SscdExport = PythonTools.Run(timeout, PythonTools.Script("export_sscd.py"), "--random-init", "--seed", "4", "--out", SscdDirectory, "--reference", "2");
+        PdfExport = PythonTools.Run(timeout, PythonTools.Script("export_pdf_embedding.py"), "--checkpoint", checkpoint, "--out", PdfDirectory, "--reference", "3", "--seed", "3");
+        SscdExport = PythonTools.Run(timeout, PythonTools.Script("export_sscd.py"), "--random-init", "--seed", "4", "--out", SscdDirectory, "--reference", "3");
     }
 
     public string Root { get; } = Directory.CreateTempSubdirectory("icdiff-models-").FullName;

@@ -33,7 +33,7 @@ internal static class PythonTools
             start.ArgumentList.Add(a);
         }
 
-        // One thread: the CI machine has two cores and the test runner uses the other.
+        // Both cores of the CI machine; without a cap PyTorch may oversubscribe them with its own pools.
         start.Environment["OMP_NUM_THREADS"] = "2";
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

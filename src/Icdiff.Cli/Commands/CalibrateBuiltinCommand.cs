@@ -31,7 +31,7 @@ internal static class CalibrateBuiltinCommand
                 [new SyntheticModelSpec("calibration", [300, 100, 100, 100, 100, 100])],
                 parse.GetValue(seed));
             var corpus = DemoCorpusBuilder.Build(parse.GetValue(work)!, spec, null, ct);
-            var pairs = await MeasurePairsAsync(services, corpus, ModelCatalog.IsBuiltin(null) ? BuiltinDescriptorModel.ManifestPathAlias : null!, ct);
+            var pairs = await MeasurePairsAsync(services, corpus, BuiltinDescriptorModel.ManifestPathAlias, ct);
             var thresholds = ThresholdCalibrator.Fit(pairs);
             for (var level = 0; level <= 5; level++)
             {
