@@ -8,6 +8,7 @@ var root = new RootCommand("icdiff: audits diffusion models for replication of g
     EvalCommand.Create(),
     CalibrateCommand.Create(),
     ModelCommand.Create(),
+    BenchCommand.Create(),
     CalibrateBuiltinCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

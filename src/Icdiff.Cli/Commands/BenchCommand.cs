@@ -1,0 +1,310 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+using System.Text.Json;
+using Icdiff.Core;
+using Icdiff.Embedding.Onnx;
+using Icdiff.Grains;
+using Icdiff.Imaging.Skia;
+using Icdiff.Index.Embedded;
+using Icdiff.Synthesis;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.ML.OnnxRuntime;
+using SkiaSharp;
+
+namespace Icdiff.Cli.Commands;
+
+/// <summary>
+/// Measures each stage on generated data against a baseline run in the same invocation: decode + pre-process
+/// against Pillow with JPEG draft mode, the embedder against a bare ONNX Runtime loop, exact search against
+/// NumPy's matrix product + partial sort (with this machine's measured FMA peak for reference), and the whole
+/// embedded audit against its slowest stage. Prints medians of repeated runs and writes them as JSON.
+/// </summary>
+internal static class BenchCommand
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    private static readonly (string Kind, int Width, int Height, int Count, bool Jpeg)[] ImageKinds =
+    [
+        ("png-512", 512, 512, 120, false),
+        ("jpeg-1mp", 1152, 864, 80, true),
+        ("jpeg-3mp", 2048, 1536, 40, true),
+    ];
+
+    public static Command Create()
+    {
+        var work = new Option<string>("--work") { Description = "Folder for the generated benchmark images.", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "icdiff-bench") };
+        var model = new Option<string>("--model") { Description = "Model manifest, or 'builtin'.", DefaultValueFactory = _ => "builtin" };
+        var repeat = new Option<int>("--repeat") { Description = "Repetitions per measurement (the median is reported).", DefaultValueFactory = _ => 3 };
+        var output = new Option<string?>("--out") { Description = "JSON file for the figures (default: bench.json in --work)." };
+        var command = new Command("bench", "Measure decode, embedding, search and the whole audit against baselines run alongside.") { work, model, repeat, output };
+        command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
+        {
+            var folder = Path.GetFullPath(parse.GetValue(work)!);
+            var repeats = Math.Max(1, parse.GetValue(repeat));
+            var figures = new Dictionary<string, object>
+            {
+                ["machine"] = new { cores = Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, runtime = Environment.Version.ToString(), avx2 = Vector256.IsHardwareAccelerated },
+                ["date"] = DateTimeOffset.UtcNow,
+            };
+            await using var services = CliServices.CreateWorkerServices();
+            var embedder = services.GetRequiredService<ModelCatalog>().Get(parse.GetValue(model)!);
+            var files = EnsureImages(folder);
+
+            figures["decode"] = BenchDecode(files, embedder.Manifest.Preprocess, repeats);
+            figures["embed"] = BenchEmbed(embedder, parse.GetValue(model)!, repeats);
+            figures["search"] = BenchSearch(embedder.Manifest.OutputDim, repeats);
+            figures["audit"] = await BenchAuditAsync(folder, parse.GetValue(model)!, ct);
+
+            var outPath = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(folder, "bench.json"));
+            await File.WriteAllTextAsync(outPath, JsonSerializer.Serialize(figures, Indented), ct);
+            Console.WriteLine($"Figures written to {outPath}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Dictionary<string, string[]> EnsureImages(string folder)
+    {
+        var result = new Dictionary<string, string[]>();
+        foreach (var (kind, width, height, count, jpeg) in ImageKinds)
+        {
+            var directory = Path.Combine(folder, kind);
+            Directory.CreateDirectory(directory);
+            var files = Enumerable.Range(0, count).Select(i => Path.Combine(directory, $"{kind}-{i:D4}.{(jpeg ? "jpg" : "png")}")).ToArray();
+            Parallel.ForEach(files.Where(f => !File.Exists(f)), file =>
+            {
+                using var bitmap = SceneGenerator.Draw(Array.IndexOf(files, file) + (width * 7), width, height);
+                using var data = bitmap.Encode(jpeg ? SKEncodedImageFormat.Jpeg : SKEncodedImageFormat.Png, 90);
+                File.WriteAllBytes(file, data.ToArray());
+            });
+            result[kind] = files;
+        }
+
+        return result;
+    }
+
+    private static object BenchDecode(Dictionary<string, string[]> files, PreprocessSpec spec, int repeats)
+    {
+        Console.WriteLine($"Decode + pre-process to {spec.Width}x{spec.Height} ({spec.Resize}), images/s, median of {repeats}:");
+        Console.WriteLine($"  {"kind",-10} {"ours 1 core",12} {"Pillow 1",10} {"ratio",6}   {"ours all",10} {"Pillow all",10} {"ratio",6}");
+        var decoder = new SkiaImageDecoder(new DecoderOptions());
+        var rows = new List<object>();
+        foreach (var (kind, paths) in files)
+        {
+            var encoded = paths.Select(File.ReadAllBytes).ToArray();
+            var single = Median(repeats, () =>
+            {
+                var tensor = new float[spec.TensorLength];
+                var clock = Stopwatch.StartNew();
+                foreach (var bytes in encoded)
+                {
+                    decoder.Decode(bytes, spec, tensor);
+                }
+
+                return encoded.Length / clock.Elapsed.TotalSeconds;
+            });
+            var all = Median(repeats, () =>
+            {
+                var clock = Stopwatch.StartNew();
+                Parallel.ForEach(encoded, () => new float[spec.TensorLength], (bytes, _, tensor) => { decoder.Decode(bytes, spec, tensor); return tensor; }, _ => { });
+                return encoded.Length / clock.Elapsed.TotalSeconds;
+            });
+            var pillow = RunPython(Path.Combine(ToolsFolder(), "bench", "pillow_decode.py"), ["--width", spec.Width.ToString(CultureInfo.InvariantCulture), "--height", spec.Height.ToString(CultureInfo.InvariantCulture), "--repeat", repeats.ToString(CultureInfo.InvariantCulture), .. paths]);
+            double? pillowSingle = pillow?.GetProperty("singleCore").GetDouble();
+            double? pillowAll = pillow?.GetProperty("allCores").GetDouble();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {kind,-10} {single,12:0} {Show(pillowSingle),10} {Ratio(single, pillowSingle),6}   {all,10:0} {Show(pillowAll),10} {Ratio(all, pillowAll),6}"));
+            rows.Add(new { kind, oursSingleCore = single, oursAllCores = all, pillowSingleCore = pillowSingle, pillowAllCores = pillowAll });
+        }
+
+        return rows;
+    }
+
+    private static object BenchEmbed(IEmbedder embedder, string model, int repeats)
+    {
+        const int Batch = 32;
+        var manifest = embedder.Manifest;
+        var random = new Random(1);
+        var input = new float[Batch * manifest.Preprocess.TensorLength];
+        for (var i = 0; i < input.Length; i++)
+        {
+            input[i] = (float)((random.NextDouble() * 4) - 2);
+        }
+
+        var output = new float[Batch * manifest.EmbeddingLength];
+        var ours = Median(repeats, () => Throughput(Batch, () => embedder.Embed(input, Batch, output)));
+
+        var bytes = ModelCatalog.IsBuiltin(model) ? BuiltinDescriptorModel.BuildOnnx() : File.ReadAllBytes(manifest.OnnxPath);
+        using var session = new InferenceSession(bytes);
+        long[] shape = [Batch, 3, manifest.Preprocess.Height, manifest.Preprocess.Width];
+        var bare = Median(repeats, () => Throughput(Batch, () =>
+        {
+            using var value = OrtValue.CreateTensorValueFromMemory(input, shape);
+            using var results = session.Run(new RunOptions(), [manifest.InputName], [value], [manifest.OutputName]);
+            _ = results[0].GetTensorDataAsSpan<float>()[0];
+        }));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Embedding ({manifest.Name}, batch {Batch}): ours {ours:0} img/s, bare ONNX Runtime loop {bare:0} img/s, ratio {ours / bare:0.00}"));
+        return new { model = manifest.Name, batch = Batch, ours, bareOnnxRuntime = bare, ratio = ours / bare };
+    }
+
+    private static object BenchSearch(int dim, int repeats)
+    {
+        const int Gallery = 20_000;
+        const int Queries = 256;
+        const int K = 16;
+        var random = new Random(2);
+        var index = new EmbeddedVectorIndex(1, dim, Gallery);
+        var vector = new float[dim];
+        for (var i = 0; i < Gallery; i++)
+        {
+            for (var j = 0; j < dim; j++)
+            {
+                vector[j] = (float)(random.NextDouble() - 0.5);
+            }
+
+            EmbeddingMath.NormaliseTokens(vector, 1);
+            index.Add(i.ToString(CultureInfo.InvariantCulture), string.Empty, vector);
+        }
+
+        var queries = new float[Queries * dim];
+        for (var i = 0; i < queries.Length; i++)
+        {
+            queries[i] = (float)(random.NextDouble() - 0.5);
+        }
+
+        var results = new IndexCandidate[Queries * K];
+        var found = new int[Queries];
+        var flops = 2.0 * Queries * Gallery * dim;
+        var seconds = Median(repeats, () =>
+        {
+            var clock = Stopwatch.StartNew();
+            index.Search(queries, Queries, K, results, found);
+            return clock.Elapsed.TotalSeconds;
+        });
+        var ours = flops / seconds / 1e9;
+        var numpy = RunPython("-c", [$"import numpy as np, time, json, statistics\ng=np.random.rand({Gallery},{dim}).astype(np.float32)-0.5\nq=np.random.rand({Queries},{dim}).astype(np.float32)-0.5\nts=[]\nfor _ in range({repeats}):\n    s=time.perf_counter(); sc=q@g.T; np.argpartition(-sc,{K},axis=1)[:,:{K}]; ts.append(time.perf_counter()-s)\nprint(json.dumps({{'seconds': statistics.median(ts)}}))"]);
+        double? numpyGflops = numpy is { } n ? flops / n.GetProperty("seconds").GetDouble() / 1e9 : null;
+        var peak = MeasurePeakGflops();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Exact top-{K} search, {Queries} queries x {Gallery} x {dim}: ours {ours:0.0} GFLOP/s, NumPy {Show(numpyGflops, "0.0")} GFLOP/s, ratio {Ratio(ours, numpyGflops)}; machine FMA peak (measured) {peak:0.0} GFLOP/s"));
+        return new { gallery = Gallery, queries = Queries, dim, k = K, oursGflops = ours, numpyGflops, ratio = numpyGflops is { } v ? ours / v : (double?)null, machinePeakGflops = peak };
+    }
+
+    private static async Task<object> BenchAuditAsync(string folder, string model, CancellationToken ct)
+    {
+        var data = Path.Combine(folder, "audit-data");
+        if (Directory.Exists(data))
+        {
+            Directory.Delete(data, recursive: true);
+        }
+
+        var request = new AuditRequest(Path.Combine(folder, "jpeg-1mp"), [new ModelCorpus("png-512", Path.Combine(folder, "png-512")), new ModelCorpus("jpeg-3mp", Path.Combine(folder, "jpeg-3mp"))], model, ReplicaCriterion.DefaultMinLevel, ReplicaCriterion.DefaultCandidates, 64);
+        var images = ImageKinds.Sum(k => k.Count);
+        var clock = Stopwatch.StartNew();
+        await using (var silo = await EmbeddedSilo.StartAsync(data, ct))
+        {
+            var startup = clock.Elapsed;
+            clock.Restart();
+            await AuditRunner.RunAsync(silo.Grains, $"bench-{Guid.NewGuid():N}", request, new ProgressDisplay(TextWriter.Null, false), ct);
+            var rate = images / clock.Elapsed.TotalSeconds;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Embedded audit: {images} images in {clock.Elapsed.TotalSeconds:0.0}s = {rate:0} img/s (silo start {startup.TotalSeconds:0.0}s not counted)"));
+            return new { images, seconds = clock.Elapsed.TotalSeconds, imagesPerSecond = rate, siloStartSeconds = startup.TotalSeconds };
+        }
+    }
+
+    /// <summary>Eight independent FMA chains per core keep both FMA ports busy: the practical float32 peak.</summary>
+    private static double MeasurePeakGflops()
+    {
+        const int Iterations = 20_000_000;
+        var cores = Environment.ProcessorCount;
+        var clock = Stopwatch.StartNew();
+        Parallel.For(0, cores, _ =>
+        {
+            var a = Vector256.Create(1f);
+            var m = Vector256.Create(0.9999999f);
+            Vector256<float> v0 = a, v1 = a, v2 = a, v3 = a, v4 = a, v5 = a, v6 = a, v7 = a;
+            for (var i = 0; i < Iterations; i++)
+            {
+                v0 = Vector256.MultiplyAddEstimate(v0, m, a);
+                v1 = Vector256.MultiplyAddEstimate(v1, m, a);
+                v2 = Vector256.MultiplyAddEstimate(v2, m, a);
+                v3 = Vector256.MultiplyAddEstimate(v3, m, a);
+                v4 = Vector256.MultiplyAddEstimate(v4, m, a);
+                v5 = Vector256.MultiplyAddEstimate(v5, m, a);
+                v6 = Vector256.MultiplyAddEstimate(v6, m, a);
+                v7 = Vector256.MultiplyAddEstimate(v7, m, a);
+            }
+
+            GC.KeepAlive(Vector256.Sum(v0 + v1 + v2 + v3 + v4 + v5 + v6 + v7));
+        });
+        return 8.0 * 8 * 2 * Iterations * cores / clock.Elapsed.TotalSeconds / 1e9;
+    }
+
+    private static double Throughput(int batch, Action run)
+    {
+        run();
+        var clock = Stopwatch.StartNew();
+        var done = 0;
+        while (clock.Elapsed < TimeSpan.FromSeconds(2))
+        {
+            run();
+            done += batch;
+        }
+
+        return done / clock.Elapsed.TotalSeconds;
+    }
+
+    private static double Median(int repeats, Func<double> measure)
+    {
+        var values = Enumerable.Range(0, repeats).Select(_ => measure()).Order().ToArray();
+        return values[values.Length / 2];
+    }
+
+    private static JsonElement? RunPython(string script, string[] args)
+    {
+        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(script);
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        try
+        {
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEnd();
+            var stderr = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0)
+            {
+                Console.WriteLine($"  (baseline unavailable: {stderr.Trim().Split('\n').LastOrDefault()})");
+                return null;
+            }
+
+            return JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement.Clone();
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            Console.WriteLine($"  (baseline unavailable: /usr/bin/python3: {ex.Message})");
+            return null;
+        }
+    }
+
+    private static string ToolsFolder()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (Directory.Exists(Path.Combine(dir.FullName, "tools", "bench")))
+            {
+                return Path.Combine(dir.FullName, "tools");
+            }
+        }
+
+        throw new CliError("bench needs the repository's tools/ folder (run it from a checkout).");
+    }
+
+    private static string Show(double? value, string format = "0") => value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "n/a";
+
+    private static string Ratio(double ours, double? baseline) => baseline is { } b && b > 0 ? (ours / b).ToString("0.00", CultureInfo.InvariantCulture) : "n/a";
+}
