@@ -1,3 +1,4 @@
+using System.Buffers;
 using Icdiff.Core;
 
 namespace Icdiff.Imaging.Skia;
@@ -28,7 +29,21 @@ internal static class AntialiasedResampler
         var firstRow = vertical.Start[0];
         var lastRow = vertical.Start[outH - 1] + vertical.Count[outH - 1];
         var rows = lastRow - firstRow;
-        var temp = new float[3 * rows * outW];
+        var temp = ArrayPool<float>.Shared.Rent(3 * rows * outW);
+        try
+        {
+            Resample(rgba, width, rowBytes, spec, horizontal, vertical, firstRow, rows, temp, destination);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(temp);
+        }
+    }
+
+    private static void Resample(ReadOnlySpan<byte> rgba, int width, int rowBytes, PreprocessSpec spec, Taps horizontal, Taps vertical, int firstRow, int rows, float[] temp, Span<float> destination)
+    {
+        var outW = spec.Width;
+        var outH = spec.Height;
         for (var y = 0; y < rows; y++)
         {
             var row = rgba.Slice((firstRow + y) * rowBytes, width * 4);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Icdiff.Core;
 using SkiaSharp;
 
@@ -11,7 +12,7 @@ namespace Icdiff.Imaging.Skia;
 /// </summary>
 public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
 {
-    public DecodeResult Decode(ReadOnlySpan<byte> encoded, PreprocessSpec spec, Span<float> destination)
+    public unsafe DecodeResult Decode(ReadOnlySpan<byte> encoded, PreprocessSpec spec, Span<float> destination)
     {
         if (destination.Length < spec.TensorLength)
         {
@@ -28,7 +29,16 @@ public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
             return DecodeResult.Failed(SkipReason.TooLarge, $"file is {encoded.Length} bytes; the limit is {options.MaxEncodedBytes}");
         }
 
-        using var data = SKData.CreateCopy(encoded);
+        // Skia reads the caller's bytes in place (no copy); they stay pinned until decoding is over.
+        fixed (byte* source = encoded)
+        {
+            using var data = SKData.Create((IntPtr)source, encoded.Length);
+            return DecodePinned(data, encoded, spec, destination);
+        }
+    }
+
+    private unsafe DecodeResult DecodePinned(SKData data, ReadOnlySpan<byte> encoded, PreprocessSpec spec, Span<float> destination)
+    {
         using var codec = SKCodec.Create(data);
         if (codec is null)
         {
@@ -52,26 +62,42 @@ public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
         var scaled = ChooseScaledSize(codec, info.Width, info.Height, (int)Math.Ceiling(needW * options.DctOversampling), (int)Math.Ceiling(needH * options.DctOversampling));
         var decodeInfo = new SKImageInfo(scaled.Width, scaled.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
 
-        using var decoded = new SKBitmap();
-        if (!decoded.TryAllocPixels(decodeInfo))
+        // Decoded pixels go to a pooled managed buffer: no native allocation per image.
+        var rowBytes = decodeInfo.RowBytes;
+        var byteCount = rowBytes * scaled.Height;
+        var pixels = ArrayPool<byte>.Shared.Rent(byteCount);
+        try
         {
-            return DecodeResult.Failed(SkipReason.TooLarge, $"cannot allocate {scaled.Width}x{scaled.Height} pixels");
-        }
+            SKCodecResult result;
+            fixed (byte* target = pixels)
+            {
+                result = codec.GetPixels(decodeInfo, (IntPtr)target);
+            }
 
-        var result = codec.GetPixels(decodeInfo, decoded.GetPixels());
+            if (result != SKCodecResult.Success)
+            {
+                return Failure(result);
+            }
+
+            var window = Window(info.Width, info.Height, scaled.Width, scaled.Height, spec);
+            AntialiasedResampler.ResizeToTensor(pixels.AsSpan(0, byteCount), scaled.Width, scaled.Height, rowBytes, window, spec, destination);
+            return DecodeResult.Ok(info.Width, info.Height);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(pixels);
+        }
+    }
+
+    private static DecodeResult Failure(SKCodecResult result)
+    {
         switch (result)
         {
-            case SKCodecResult.Success:
-                break;
             case SKCodecResult.IncompleteInput:
                 return DecodeResult.Failed(SkipReason.Truncated, "image data ends before the last row (truncated file)");
             default:
                 return DecodeResult.Failed(SkipReason.Corrupt, $"image data cannot be decoded ({result})");
         }
-
-        var window = Window(info.Width, info.Height, decoded.Width, decoded.Height, spec);
-        AntialiasedResampler.ResizeToTensor(decoded.GetPixelSpan(), decoded.Width, decoded.Height, decoded.RowBytes, window, spec, destination);
-        return DecodeResult.Ok(info.Width, info.Height);
     }
 
     /// <summary>The smallest decoded size from which the target can still be resampled down, never up.</summary>
