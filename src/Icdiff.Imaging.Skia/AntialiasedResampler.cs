@@ -1,4 +1,8 @@
 using System.Buffers;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Icdiff.Core;
 
 namespace Icdiff.Imaging.Skia;
@@ -44,28 +48,37 @@ internal static class AntialiasedResampler
     {
         var outW = spec.Width;
         var outH = spec.Height;
-        for (var y = 0; y < rows; y++)
+        // Each source row is widened to floats once (RGBA stays interleaved), so one 4-lane multiply-add per tap
+        // handles all channels of a pixel.
+        var rowFloats = ArrayPool<float>.Shared.Rent(width * 4);
+        try
         {
-            var row = rgba.Slice((firstRow + y) * rowBytes, width * 4);
-            for (var x = 0; x < outW; x++)
+            ref var weightsBase = ref MemoryMarshal.GetArrayDataReference(horizontal.Weights);
+            ref var rowBase = ref MemoryMarshal.GetArrayDataReference(rowFloats);
+            for (var y = 0; y < rows; y++)
             {
-                float r = 0, g = 0, b = 0;
-                var start = horizontal.Start[x];
-                var weights = horizontal.Weights.AsSpan(x * horizontal.MaxTaps, horizontal.Count[x]);
-                for (var t = 0; t < weights.Length; t++)
+                TensorPrimitives.ConvertTruncating<byte, float>(rgba.Slice((firstRow + y) * rowBytes, width * 4), rowFloats.AsSpan(0, width * 4));
+                for (var x = 0; x < outW; x++)
                 {
-                    var p = (start + t) * 4;
-                    var w = weights[t];
-                    r += row[p] * w;
-                    g += row[p + 1] * w;
-                    b += row[p + 2] * w;
-                }
+                    var acc = Vector128<float>.Zero;
+                    ref var pixel = ref Unsafe.Add(ref rowBase, horizontal.Start[x] * 4);
+                    ref var weight = ref Unsafe.Add(ref weightsBase, x * horizontal.MaxTaps);
+                    var taps = horizontal.Count[x];
+                    for (var t = 0; t < taps; t++)
+                    {
+                        acc = Vector128.MultiplyAddEstimate(Vector128.LoadUnsafe(ref pixel, (nuint)(t * 4)), Vector128.Create(Unsafe.Add(ref weight, t)), acc);
+                    }
 
-                var o = (y * outW) + x;
-                temp[o] = r;
-                temp[(rows * outW) + o] = g;
-                temp[(2 * rows * outW) + o] = b;
+                    var o = (y * outW) + x;
+                    temp[o] = acc.GetElement(0);
+                    temp[(rows * outW) + o] = acc.GetElement(1);
+                    temp[(2 * rows * outW) + o] = acc.GetElement(2);
+                }
             }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(rowFloats);
         }
 
         var plane = outW * outH;
@@ -83,14 +96,14 @@ internal static class AntialiasedResampler
                 line.Clear();
                 for (var t = 0; t < weights.Length; t++)
                 {
-                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(source.Slice((start + t) * outW, outW), weights[t], line, line);
+                    TensorPrimitives.MultiplyAdd(source.Slice((start + t) * outW, outW), weights[t], line, line);
                 }
 
                 // Clamp to the 8-bit range as an 8-bit resize would, then normalise.
-                System.Numerics.Tensors.TensorPrimitives.Max(line, 0f, line);
-                System.Numerics.Tensors.TensorPrimitives.Min(line, 255f, line);
-                System.Numerics.Tensors.TensorPrimitives.Multiply(line, scale, line);
-                System.Numerics.Tensors.TensorPrimitives.Subtract(line, offset, line);
+                TensorPrimitives.Max(line, 0f, line);
+                TensorPrimitives.Min(line, 255f, line);
+                TensorPrimitives.Multiply(line, scale, line);
+                TensorPrimitives.Subtract(line, offset, line);
             }
         }
     }
