@@ -5,9 +5,48 @@ using System.Runtime.Intrinsics;
 
 namespace Icdiff.Index.Embedded;
 
-/// <summary>Dot products of one gallery vector with four queries in a single pass over the gallery vector.</summary>
+/// <summary>Dot products of gallery vectors with four queries, sharing every load between several multiply-adds.</summary>
 internal static class DotProducts
 {
+    /// <summary>Two gallery vectors against four queries: 6 loads feed 8 multiply-adds per step.</summary>
+    public static (Vector4 First, Vector4 Second) FourByTwo(ReadOnlySpan<float> g0, ReadOnlySpan<float> g1, ReadOnlySpan<float> q0, ReadOnlySpan<float> q1, ReadOnlySpan<float> q2, ReadOnlySpan<float> q3)
+    {
+        var n = g0.Length;
+        if (!Vector256.IsHardwareAccelerated || n % Vector256<float>.Count != 0)
+        {
+            return (Four(g0, q0, q1, q2, q3), Four(g1, q0, q1, q2, q3));
+        }
+
+        ref var a = ref MemoryMarshal.GetReference(g0);
+        ref var b = ref MemoryMarshal.GetReference(g1);
+        ref var r0 = ref MemoryMarshal.GetReference(q0);
+        ref var r1 = ref MemoryMarshal.GetReference(q1);
+        ref var r2 = ref MemoryMarshal.GetReference(q2);
+        ref var r3 = ref MemoryMarshal.GetReference(q3);
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector256<float> b0 = default, b1 = default, b2 = default, b3 = default;
+        for (var i = 0; i < n; i += Vector256<float>.Count)
+        {
+            var ga = Vector256.LoadUnsafe(ref a, (nuint)i);
+            var gb = Vector256.LoadUnsafe(ref b, (nuint)i);
+            var v0 = Vector256.LoadUnsafe(ref r0, (nuint)i);
+            var v1 = Vector256.LoadUnsafe(ref r1, (nuint)i);
+            var v2 = Vector256.LoadUnsafe(ref r2, (nuint)i);
+            var v3 = Vector256.LoadUnsafe(ref r3, (nuint)i);
+            a0 = Vector256.MultiplyAddEstimate(ga, v0, a0);
+            a1 = Vector256.MultiplyAddEstimate(ga, v1, a1);
+            a2 = Vector256.MultiplyAddEstimate(ga, v2, a2);
+            a3 = Vector256.MultiplyAddEstimate(ga, v3, a3);
+            b0 = Vector256.MultiplyAddEstimate(gb, v0, b0);
+            b1 = Vector256.MultiplyAddEstimate(gb, v1, b1);
+            b2 = Vector256.MultiplyAddEstimate(gb, v2, b2);
+            b3 = Vector256.MultiplyAddEstimate(gb, v3, b3);
+        }
+
+        return (new Vector4(Vector256.Sum(a0), Vector256.Sum(a1), Vector256.Sum(a2), Vector256.Sum(a3)),
+                new Vector4(Vector256.Sum(b0), Vector256.Sum(b1), Vector256.Sum(b2), Vector256.Sum(b3)));
+    }
+
     public static Vector4 Four(ReadOnlySpan<float> gallery, ReadOnlySpan<float> q0, ReadOnlySpan<float> q1, ReadOnlySpan<float> q2, ReadOnlySpan<float> q3)
     {
         var n = gallery.Length;

@@ -16,6 +16,9 @@ public sealed class EmbeddedVectorIndex : IVectorIndex
     private const int FileMagic = 0x49434458; // "ICDX"
     private const int FileVersion = 1;
 
+    /// <summary>Gallery bytes scanned per chunk: small enough to stay in a core's L2 cache while its queries pass over it.</summary>
+    private const int GalleryChunkBytes = 256 * 1024;
+
     private readonly List<string> _keys = [];
     private readonly List<string> _stamps = [];
     private float[] _proxies;
@@ -121,49 +124,69 @@ public sealed class EmbeddedVectorIndex : IVectorIndex
         var gallery = _proxies;
         var count = Count;
         var dim = Dim;
-        // Queries go in blocks of four: each gallery vector is loaded once per block instead of once per query,
-        // which turns a memory-bound scan into an arithmetic-bound one (see DotProducts.Four).
-        var blocks = (queryCount + 3) / 4;
-        Parallel.For(0, blocks, block =>
+        // Each worker takes a share of the queries and walks the gallery in cache-sized chunks, scoring its queries
+        // four at a time against every vector of the chunk: a chunk is read from memory once per worker and then
+        // served from cache, and each gallery vector load feeds four multiply-adds (see DotProducts.Four).
+        var workers = Math.Min(Environment.ProcessorCount, (queryCount + 3) / 4);
+        var chunk = Math.Max(16, GalleryChunkBytes / (dim * sizeof(float)));
+        Parallel.For(0, workers, worker =>
         {
-            var first = block * 4;
-            var inBlock = Math.Min(4, queryCount - first);
-            var heaps = new TopK[inBlock];
-            for (var i = 0; i < inBlock; i++)
+            var first = (int)((long)queryCount * worker / workers);
+            var last = (int)((long)queryCount * (worker + 1) / workers);
+            var heaps = new TopK[last - first];
+            for (var i = 0; i < heaps.Length; i++)
             {
                 heaps[i] = new TopK(take);
             }
 
-            if (inBlock == 4)
+            for (var start = 0; start < count; start += chunk)
             {
-                var q0 = queries.AsSpan(first * dim, dim);
-                var q1 = queries.AsSpan((first + 1) * dim, dim);
-                var q2 = queries.AsSpan((first + 2) * dim, dim);
-                var q3 = queries.AsSpan((first + 3) * dim, dim);
-                for (var g = 0; g < count; g++)
+                var end = Math.Min(count, start + chunk);
+                var q = first;
+                for (; q + 4 <= last; q += 4)
                 {
-                    var scores = DotProducts.Four(gallery.AsSpan(g * dim, dim), q0, q1, q2, q3);
-                    heaps[0].Offer(g, scores.X);
-                    heaps[1].Offer(g, scores.Y);
-                    heaps[2].Offer(g, scores.Z);
-                    heaps[3].Offer(g, scores.W);
-                }
-            }
-            else
-            {
-                for (var i = 0; i < inBlock; i++)
-                {
-                    var query = queries.AsSpan((first + i) * dim, dim);
-                    for (var g = 0; g < count; g++)
+                    var q0 = queries.AsSpan(q * dim, dim);
+                    var q1 = queries.AsSpan((q + 1) * dim, dim);
+                    var q2 = queries.AsSpan((q + 2) * dim, dim);
+                    var q3 = queries.AsSpan((q + 3) * dim, dim);
+                    var h = q - first;
+                    var g = start;
+                    for (; g + 2 <= end; g += 2)
                     {
-                        heaps[i].Offer(g, TensorPrimitives.Dot(query, gallery.AsSpan(g * dim, dim)));
+                        var (first0, second) = DotProducts.FourByTwo(gallery.AsSpan(g * dim, dim), gallery.AsSpan((g + 1) * dim, dim), q0, q1, q2, q3);
+                        heaps[h].Offer(g, first0.X);
+                        heaps[h + 1].Offer(g, first0.Y);
+                        heaps[h + 2].Offer(g, first0.Z);
+                        heaps[h + 3].Offer(g, first0.W);
+                        heaps[h].Offer(g + 1, second.X);
+                        heaps[h + 1].Offer(g + 1, second.Y);
+                        heaps[h + 2].Offer(g + 1, second.Z);
+                        heaps[h + 3].Offer(g + 1, second.W);
+                    }
+
+                    for (; g < end; g++)
+                    {
+                        var scores = DotProducts.Four(gallery.AsSpan(g * dim, dim), q0, q1, q2, q3);
+                        heaps[h].Offer(g, scores.X);
+                        heaps[h + 1].Offer(g, scores.Y);
+                        heaps[h + 2].Offer(g, scores.Z);
+                        heaps[h + 3].Offer(g, scores.W);
+                    }
+                }
+
+                for (; q < last; q++)
+                {
+                    var query = queries.AsSpan(q * dim, dim);
+                    for (var g = start; g < end; g++)
+                    {
+                        heaps[q - first].Offer(g, TensorPrimitives.Dot(query, gallery.AsSpan(g * dim, dim)));
                     }
                 }
             }
 
-            for (var i = 0; i < inBlock; i++)
+            for (var q = first; q < last; q++)
             {
-                counts[first + i] = heaps[i].DrainDescending(output.AsSpan((first + i) * k, k));
+                counts[q] = heaps[q - first].DrainDescending(output.AsSpan(q * k, k));
             }
         });
         output.AsSpan().CopyTo(results);

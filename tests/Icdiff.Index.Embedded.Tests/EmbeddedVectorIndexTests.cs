@@ -36,21 +36,22 @@ public sealed class EmbeddedVectorIndexTests
     }
 
     [Theory]
-    [InlineData(1, 1, 1)]
-    [InlineData(1, 10, 7)]
-    [InlineData(6, 10, 5)]
-    [InlineData(1, 40, 300)]
-    public void Search_MatchesBruteForceTopK(int tokens, int k, int galleryHint)
+    [InlineData(1, 1, 1, 48)]
+    [InlineData(1, 10, 7, 48)]
+    [InlineData(6, 10, 5, 48)]
+    [InlineData(1, 40, 300, 48)]
+    [InlineData(1, 5, 2, 13)] // not a multiple of the SIMD width: the scalar tails
+    [InlineData(1, 3, 1, 704)] // the built-in model's width, odd gallery size
+    public void Search_MatchesBruteForceTopK(int tokens, int k, int galleryHint, int dim)
     {
         var random = new Random(tokens * 1000 + k);
-        const int Dim = 48;
         var vectors = new List<float[]>();
-        var index = Build(random, 500 + galleryHint, tokens, Dim, vectors);
+        var index = Build(random, 500 + galleryHint, tokens, dim, vectors);
         const int Queries = 25;
-        var proxies = new float[Queries * Dim];
+        var proxies = new float[Queries * dim];
         for (var q = 0; q < Queries; q++)
         {
-            RandomUnit(random, Dim).CopyTo(proxies, q * Dim);
+            RandomUnit(random, dim).CopyTo(proxies, q * dim);
         }
 
         var results = new IndexCandidate[Queries * k];
@@ -59,7 +60,7 @@ public sealed class EmbeddedVectorIndexTests
 
         for (var q = 0; q < Queries; q++)
         {
-            var query = proxies.AsSpan(q * Dim, Dim).ToArray();
+            var query = proxies.AsSpan(q * dim, dim).ToArray();
             var expected = Enumerable.Range(0, index.Count)
                 .Select(i => (Ordinal: i, Score: Dot(query, index.ProxyOf(i))))
                 .OrderByDescending(x => x.Score).ThenBy(x => x.Ordinal).Take(k).ToArray();
