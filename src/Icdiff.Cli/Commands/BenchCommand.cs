@@ -264,6 +264,9 @@ internal static class BenchCommand
     private static JsonElement? RunPython(string script, string[] args)
     {
         var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // Some machines pin OpenBLAS to a conservative kernel through these; a baseline must run at full speed.
+        start.Environment.Remove("OPENBLAS_CORETYPE");
+        start.Environment.Remove("OPENBLAS_L2_SIZE");
         start.ArgumentList.Add(script);
         foreach (var a in args)
         {
