@@ -86,18 +86,21 @@ internal static class CalibrateBuiltinCommand
             }
 
             var embedded = await pipeline.ProcessAsync(new PipelineBatch(source, items, embedder, null), ct);
-            var matched = await pipeline.ProcessAsync(new PipelineBatch(source, items, embedder, new SearchTarget(galleryIndex, embedder.Manifest.Scoring, 1)), ct);
+            var best = new IndexCandidate[1];
+            var found = new int[1];
             for (var i = 0; i < items.Count; i++)
             {
                 var row = truth[items[i].Key];
+                var embedding = embedded[i].Embedding!;
                 if (row.Level == 0)
                 {
-                    pairs.Add((matched[i].Match!.Similarity, 0));
+                    // A fresh image's score is its best match anywhere in the gallery, as the audit would see it.
+                    galleryIndex.Search(embedding, 1, 1, best, found);
+                    pairs.Add((best[0].ProxyScore, 0));
                 }
                 else
                 {
-                    var cosine = System.Numerics.Tensors.TensorPrimitives.Dot(embedded[i].Embedding!, galleryIndex.EmbeddingOf(ordinals[row.SourceKey!]));
-                    pairs.Add((cosine, row.Level));
+                    pairs.Add((System.Numerics.Tensors.TensorPrimitives.Dot(embedding, galleryIndex.EmbeddingOf(ordinals[row.SourceKey!])), row.Level));
                 }
             }
         }
