@@ -17,10 +17,12 @@ internal static class CliServices
         var services = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)
             .AddLogging(b => b.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning))
-            .AddSkiaImageDecoding()
-            .AddOnnxEmbedding()
-            .AddImagePipeline()
-            .AddFileSystemCorpora();
+            .AddWorkerAdapters()
+            .AddImagePipeline();
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
     }
+
+    /// <summary>The adapters every worker needs, with or without a silo: decoder, ONNX models, folder corpora.</summary>
+    public static IServiceCollection AddWorkerAdapters(this IServiceCollection services) =>
+        services.AddSkiaImageDecoding().AddOnnxEmbedding().AddFileSystemCorpora();
 }

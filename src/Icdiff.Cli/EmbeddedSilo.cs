@@ -1,9 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using Icdiff.Corpora.FileSystem;
-using Icdiff.Embedding.Onnx;
 using Icdiff.Grains;
-using Icdiff.Imaging.Skia;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -40,7 +37,7 @@ internal sealed class EmbeddedSilo : IAsyncDisposable
         builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
         // The ServerGC advice targets long-running silos; a CLI run is better served by the workstation GC.
         builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
-        builder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddFileSystemCorpora();
+        builder.Services.AddWorkerAdapters();
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(FreePort(), FreePort());

@@ -27,11 +27,7 @@ internal sealed partial class GalleryIndexGrain(IOptions<AuditSiloOptions> optio
         {
             _index = TryLoad(tokens, dim) ?? new EmbeddedVectorIndex(tokens, dim);
             _fingerprint = fingerprint;
-            _latestByKey = new Dictionary<string, int>(StringComparer.Ordinal);
-            for (var i = 0; i < _index.Count; i++)
-            {
-                _latestByKey[_index.KeyOf(i)] = i;
-            }
+            _latestByKey = OrdinalsByKey(_index);
         }
 
         _seen = new HashSet<string>(StringComparer.Ordinal);
@@ -75,11 +71,7 @@ internal sealed partial class GalleryIndexGrain(IOptions<AuditSiloOptions> optio
             var key = index.KeyOf(i);
             return _seen.Contains(key) && _latestByKey[key] == i;
         });
-        _latestByKey = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < index.Count; i++)
-        {
-            _latestByKey[index.KeyOf(i)] = i;
-        }
+        _latestByKey = OrdinalsByKey(index);
 
         Directory.CreateDirectory(Folder);
         var file = Path.Combine(Folder, $"index-{DateTime.UtcNow:yyyyMMddHHmmssfff}-{Guid.NewGuid():N}.bin");
@@ -96,6 +88,18 @@ internal sealed partial class GalleryIndexGrain(IOptions<AuditSiloOptions> optio
 
         Log.Sealed(logger, this.GetPrimaryKeyString(), index.Count, removed);
         return Task.FromResult(new GallerySnapshot(file, 0, index.Count, _fingerprint));
+    }
+
+    /// <summary>Key to ordinal; where a key repeats (a changed image appended), the later entry wins.</summary>
+    private static Dictionary<string, int> OrdinalsByKey(EmbeddedVectorIndex index)
+    {
+        var map = new Dictionary<string, int>(index.Count, StringComparer.Ordinal);
+        for (var i = 0; i < index.Count; i++)
+        {
+            map[index.KeyOf(i)] = i;
+        }
+
+        return map;
     }
 
     private EmbeddedVectorIndex? TryLoad(int tokens, int dim)

@@ -167,8 +167,7 @@ public sealed partial class ImagePipeline : IAsyncDisposable
             for (var i = 0; i < items.Length; i++)
             {
                 items[i].Pixels.AsSpan(0, spec.TensorLength).CopyTo(input.AsSpan(i * spec.TensorLength, spec.TensorLength));
-                ArrayPool<float>.Shared.Return(items[i].Pixels!);
-                items[i].Pixels = null;
+                items[i].ReleasePixels();
             }
 
             try
