@@ -38,9 +38,9 @@ public sealed record GalleryBatch([property: Id(0)] string GalleryLocation, [pro
 [GenerateSerializer, Immutable]
 public sealed record GalleryBatchResult([property: Id(0)] IReadOnlyList<GalleryEmbedding> Embedded, [property: Id(1)] IReadOnlyList<SkipRecord> Skipped);
 
-/// <summary>A sealed, persisted gallery index that workers load to search.</summary>
+/// <summary>A sealed, persisted gallery index that workers load to search; each pass writes a new file, so the path identifies it.</summary>
 [GenerateSerializer, Immutable]
-public sealed record GallerySnapshot([property: Id(0)] string Path, [property: Id(1)] int Version, [property: Id(2)] int Count, [property: Id(3)] string Fingerprint);
+public sealed record GallerySnapshot([property: Id(0)] string Path, [property: Id(1)] int Count, [property: Id(2)] string Fingerprint);
 
 /// <summary>One shard of a model's corpus to scan: a fixed slice of its listing.</summary>
 [GenerateSerializer, Immutable]

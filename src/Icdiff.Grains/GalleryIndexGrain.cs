@@ -87,7 +87,7 @@ internal sealed partial class GalleryIndexGrain(IOptions<AuditSiloOptions> optio
         }
 
         Log.Sealed(logger, this.GetPrimaryKeyString(), index.Count, removed);
-        return Task.FromResult(new GallerySnapshot(file, 0, index.Count, _fingerprint));
+        return Task.FromResult(new GallerySnapshot(file, index.Count, _fingerprint));
     }
 
     /// <summary>Key to ordinal; where a key repeats (a changed image appended), the later entry wins.</summary>
