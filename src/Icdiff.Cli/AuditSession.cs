@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Icdiff.Core;
-using Icdiff.Corpora.FileSystem;
+using Icdiff.Corpora.Manifest;
 using Icdiff.Embedding.Onnx;
 using Icdiff.Grains;
 using Icdiff.Imaging.Skia;
@@ -16,7 +16,51 @@ internal static partial class AuditSession
 
     public static string DefaultDataDirectory => new AuditSiloOptions().DataDirectory;
 
-    public static IReadOnlyList<ModelCorpus> ParseGenerated(IEnumerable<string> values)
+    /// <summary>The model corpora of <c>--generated</c> values plus, when given, one per model of a manifest.</summary>
+    public static async Task<IReadOnlyList<ModelCorpus>> ParseGeneratedAsync(IEnumerable<string> values, string? manifest, CancellationToken cancellationToken)
+    {
+        var models = ParseGenerated(values, allowNone: manifest is not null).ToList();
+        if (manifest is null)
+        {
+            return models;
+        }
+
+        if (!ManifestLocation.Looks(manifest) || !File.Exists(ManifestLocation.Parse(manifest).Path))
+        {
+            throw new CliError($"--generated-manifest '{manifest}' is not an existing .csv, .jsonl or .parquet file.");
+        }
+
+        var path = ManifestLocation.Parse(manifest).Path;
+        IReadOnlyList<string> names;
+        try
+        {
+            names = await ManifestCorpusProvider.ModelsAsync(path, cancellationToken);
+        }
+        catch (CorpusException ex)
+        {
+            throw new CliError($"--generated-manifest: {ex.Message}", ex);
+        }
+
+        if (names.Count == 0)
+        {
+            throw new CliError($"--generated-manifest '{manifest}' has no rows with a model name (column 'model').");
+        }
+
+        foreach (var name in names)
+        {
+            CheckModelName(name, "--generated-manifest");
+            if (models.Any(m => m.Model == name))
+            {
+                throw new CliError($"model '{name}' is named by both --generated and --generated-manifest.");
+            }
+
+            models.Add(new ModelCorpus(name, ManifestLocation.WithModel(path, name)));
+        }
+
+        return models;
+    }
+
+    public static IReadOnlyList<ModelCorpus> ParseGenerated(IEnumerable<string> values, bool allowNone = false)
     {
         var models = new List<ModelCorpus>();
         foreach (var value in values)
@@ -28,10 +72,7 @@ internal static partial class AuditSession
             }
 
             var name = value[..equals];
-            if (!ModelName().IsMatch(name))
-            {
-                throw new CliError($"--generated model name '{name}' may only use letters, digits, '.', '_' and '-' (at most 64).");
-            }
+            CheckModelName(name, "--generated");
 
             if (models.Any(m => m.Model == name))
             {
@@ -41,12 +82,20 @@ internal static partial class AuditSession
             models.Add(new ModelCorpus(name, value[(equals + 1)..]));
         }
 
-        if (models.Count == 0)
+        if (models.Count == 0 && !allowNone)
         {
-            throw new CliError("give at least one --generated <model>=<folder>.");
+            throw new CliError("give at least one --generated <model>=<folder> (or --generated-manifest).");
         }
 
         return models;
+    }
+
+    private static void CheckModelName(string name, string option)
+    {
+        if (!ModelName().IsMatch(name))
+        {
+            throw new CliError($"{option} model name '{name}' may only use letters, digits, '.', '_' and '-' (at most 64).");
+        }
     }
 
     /// <summary>Checks everything that can be checked before a silo starts, so mistakes cost a second, not a run.</summary>
@@ -59,7 +108,7 @@ internal static partial class AuditSession
         }
 
         _ = ModelCatalog.ReadManifest(request.ModelManifest);
-        var resolver = new CorpusSourceResolver([new LocalFolderCorpusProvider()]);
+        var resolver = CliServices.CreateCorpusResolver();
         await RequireImagesAsync(resolver, "--gallery", request.GalleryLocation, cancellationToken);
         foreach (var model in request.Generated)
         {
@@ -75,22 +124,67 @@ internal static partial class AuditSession
         return await AuditRunner.RunAsync(silo.Grains, runId, request, ProgressDisplay.ForConsole(), cancellationToken);
     }
 
-    public static void WriteReport(AuditReport report, AuditRequest request, string outDirectory)
+    public static async Task WriteReportAsync(AuditReport report, AuditRequest request, string outDirectory, CancellationToken cancellationToken)
     {
-        var roots = request.Generated.ToDictionary(m => m.Model, m => Path.GetFullPath(m.Location), StringComparer.Ordinal);
-        var galleryRoot = Path.GetFullPath(request.GalleryLocation);
-        ReportWriter.WriteAll(report, outDirectory, (model, key) =>
+        var thumbnails = await LoadThumbnailsAsync(report, request, cancellationToken);
+        ReportWriter.WriteAll(report, outDirectory, (model, key) => thumbnails.GetValueOrDefault((model, key)));
+    }
+
+    /// <summary>
+    /// Thumbnails of the pairs the report shows, read through each corpus's own source (folder, blob container or
+    /// manifest) by listing it once and picking the keys needed: the report reads nothing a corpus does not list.
+    /// </summary>
+    private static async Task<Dictionary<(string?, string), byte[]>> LoadThumbnailsAsync(AuditReport report, AuditRequest request, CancellationToken cancellationToken)
+    {
+        const long maxBytes = 256L * 1024 * 1024;
+        var wanted = ReportWriter.ThumbnailKeys(report);
+        var thumbnails = new Dictionary<(string?, string), byte[]>();
+        var resolver = CliServices.CreateCorpusResolver();
+        var corpora = request.Generated.Select(m => ((string?)m.Model, m.Location)).Prepend((null, request.GalleryLocation));
+        foreach (var (model, location) in corpora)
         {
-            var root = model is null ? galleryRoot : roots[model];
-            var path = Path.GetFullPath(Path.Combine(root, key));
-            // Keys come from listings, but a report must never read outside the corpus it describes.
-            if (!path.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal) || !File.Exists(path))
+            var needed = wanted.Where(w => w.Model == model).Select(w => w.Key).ToHashSet(StringComparer.Ordinal);
+            if (needed.Count == 0)
             {
-                return null;
+                continue;
             }
 
-            return ThumbnailRenderer.RenderJpeg(File.ReadAllBytes(path), 128);
-        });
+            try
+            {
+                var source = resolver.Open(location);
+                await foreach (var item in source.ListAsync(cancellationToken))
+                {
+                    if (!needed.Remove(item.Key))
+                    {
+                        continue;
+                    }
+
+                    try
+                    {
+                        var bytes = await source.ReadAsync(item, maxBytes, cancellationToken);
+                        if (ThumbnailRenderer.RenderJpeg(bytes, 128) is { } jpeg)
+                        {
+                            thumbnails[(model, item.Key)] = jpeg;
+                        }
+                    }
+                    catch (ItemReadException)
+                    {
+                        // The page shows the pair without that picture.
+                    }
+
+                    if (needed.Count == 0)
+                    {
+                        break;
+                    }
+                }
+            }
+            catch (CorpusException)
+            {
+                // The corpus went away after the run; the report is still written, without its pictures.
+            }
+        }
+
+        return thumbnails;
     }
 
     public static void PrintSummary(AuditReport report, TextWriter output)
@@ -118,22 +212,30 @@ internal static partial class AuditSession
 
     private static async Task RequireImagesAsync(CorpusSourceResolver resolver, string option, string location, CancellationToken cancellationToken)
     {
-        ICorpusSource source;
         try
         {
-            source = resolver.Open(location);
+            var source = resolver.Open(location);
+            // A manifest is read to the end here: a malformed row found an hour into a run would waste the hour.
+            var readAll = ManifestLocation.Looks(location);
+            var any = false;
+            await foreach (var _ in source.ListAsync(cancellationToken))
+            {
+                any = true;
+                if (!readAll)
+                {
+                    break;
+                }
+            }
+
+            if (!any)
+            {
+                throw new CliError($"{option}: '{location}' holds no files.");
+            }
         }
         catch (CorpusException ex)
         {
             throw new CliError($"{option}: {ex.Message}", ex);
         }
-
-        await foreach (var _ in source.ListAsync(cancellationToken))
-        {
-            return;
-        }
-
-        throw new CliError($"{option}: '{location}' holds no files.");
     }
 
     [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]

@@ -1,4 +1,7 @@
+using Icdiff.Core;
+using Icdiff.Corpora.AzureBlob;
 using Icdiff.Corpora.FileSystem;
+using Icdiff.Corpora.Manifest;
 using Icdiff.Embedding.Onnx;
 using Icdiff.Imaging.Skia;
 using Icdiff.Pipeline;
@@ -22,7 +25,30 @@ internal static class CliServices
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
     }
 
-    /// <summary>The adapters every worker needs, with or without a silo: decoder, ONNX models, folder corpora.</summary>
+    /// <summary>
+    /// The adapters every worker needs, with or without a silo: decoder, ONNX models, corpora. Manifests and blob
+    /// containers are registered before folders because the folder provider accepts any plain path.
+    /// </summary>
     public static IServiceCollection AddWorkerAdapters(this IServiceCollection services) =>
-        services.AddSkiaImageDecoding().AddOnnxEmbedding().AddFileSystemCorpora();
+        services.AddSkiaImageDecoding().AddOnnxEmbedding().AddCorpora();
+
+    public static IServiceCollection AddCorpora(this IServiceCollection services) =>
+        services.AddManifestCorpora().AddAzureBlobCorpora().AddFileSystemCorpora();
+
+    /// <summary>A resolver over every corpus kind, configured from the environment as the silo is.</summary>
+    public static CorpusSourceResolver CreateCorpusResolver()
+    {
+        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddCorpora();
+        services.AddSingleton<CorpusSourceResolver>();
+        var provider = services.BuildServiceProvider();
+        try
+        {
+            return provider.GetRequiredService<CorpusSourceResolver>();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new CliError(ex.Message, ex);
+        }
+    }
 }

@@ -8,6 +8,7 @@ public static class FileSystemCorporaServiceCollectionExtensions
     public static IServiceCollection AddFileSystemCorpora(this IServiceCollection services)
     {
         services.AddSingleton<ICorpusSourceProvider, LocalFolderCorpusProvider>();
+        services.AddSingleton<IContentReader, LocalFileContentReader>();
         return services;
     }
 }

@@ -76,42 +76,8 @@ public sealed class LocalFolderCorpus : ICorpusSource
         }
     }
 
-    public async ValueTask<byte[]> ReadAsync(CorpusItem item, long maxBytes, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await using var stream = new FileStream(item.Uri, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
-            var length = stream.Length;
-            if (length > maxBytes)
-            {
-                throw new ItemReadException(SkipReason.TooLarge, $"file is {length} bytes; the limit is {maxBytes}");
-            }
-
-            var buffer = new byte[length];
-            await stream.ReadExactlyAsync(buffer, cancellationToken);
-            return buffer;
-        }
-        catch (FileNotFoundException ex)
-        {
-            throw new ItemReadException(SkipReason.Missing, "file disappeared after it was listed", ex);
-        }
-        catch (DirectoryNotFoundException ex)
-        {
-            throw new ItemReadException(SkipReason.Missing, "folder disappeared after it was listed", ex);
-        }
-        catch (UnauthorizedAccessException ex)
-        {
-            throw new ItemReadException(SkipReason.ReadFailed, "permission denied", ex);
-        }
-        catch (EndOfStreamException ex)
-        {
-            throw new ItemReadException(SkipReason.ReadFailed, "file shrank while it was read", ex);
-        }
-        catch (IOException ex)
-        {
-            throw new ItemReadException(SkipReason.ReadFailed, ex.Message, ex);
-        }
-    }
+    public ValueTask<byte[]> ReadAsync(CorpusItem item, long maxBytes, CancellationToken cancellationToken) =>
+        LocalFiles.ReadAsync(item.Uri, maxBytes, cancellationToken);
 
     private CorpusItem ToItem(FileInfo file)
     {

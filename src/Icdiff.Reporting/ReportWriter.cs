@@ -19,9 +19,11 @@ public static class ReportWriter
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     /// <summary>Loads a JPEG thumbnail of an image, or null; (model or null for the gallery, key).</summary>
+    public const int DefaultTopMatches = 12;
+
     public delegate byte[]? ThumbnailSource(string? model, string key);
 
-    public static void WriteAll(AuditReport report, string directory, ThumbnailSource thumbnails, int topMatchesPerModel = 12)
+    public static void WriteAll(AuditReport report, string directory, ThumbnailSource thumbnails, int topMatchesPerModel = DefaultTopMatches)
     {
         Directory.CreateDirectory(directory);
         File.WriteAllText(Path.Combine(directory, JsonFile), JsonSerializer.Serialize(report, Json));
@@ -97,10 +99,9 @@ public static class ReportWriter
             }
 
             html.Append("</table>");
-            var withMatch = model.Matches.Where(m => m.GalleryKey is not null).ToArray();
-            AppendPairs(html, "Top matches", s.Model, withMatch.OrderByDescending(m => m.Level).ThenByDescending(m => m.Similarity).Take(topMatchesPerModel), thumbnails);
-            // The pairs a reviewer should look at to judge the criterion: the closest ones it did not count.
-            AppendPairs(html, $"Closest below level {report.MinLevel}", s.Model, withMatch.Where(m => m.Level < report.MinLevel).OrderByDescending(m => m.Similarity).Take(topMatchesPerModel / 2), thumbnails);
+            var (top, closestBelow) = ShownPairs(model, report.MinLevel, topMatchesPerModel);
+            AppendPairs(html, "Top matches", s.Model, top, thumbnails);
+            AppendPairs(html, $"Closest below level {report.MinLevel}", s.Model, closestBelow, thumbnails);
             AppendSkips(html, "Skipped images", model.Skipped);
         }
 
@@ -109,7 +110,36 @@ public static class ReportWriter
         return html.ToString();
     }
 
-    private static void AppendPairs(StringBuilder html, string title, string model, IEnumerable<MatchRecord> matches, ThumbnailSource thumbnails)
+    /// <summary>
+    /// The pairs the page shows for a model: its best matches, and the closest ones below the criterion (what a
+    /// reviewer looks at to judge the criterion).
+    /// </summary>
+    public static (IReadOnlyList<MatchRecord> Top, IReadOnlyList<MatchRecord> ClosestBelow) ShownPairs(ModelReport model, int minLevel, int topMatchesPerModel = DefaultTopMatches)
+    {
+        var withMatch = model.Matches.Where(m => m.GalleryKey is not null).ToArray();
+        var top = withMatch.OrderByDescending(m => m.Level).ThenByDescending(m => m.Similarity).Take(topMatchesPerModel).ToArray();
+        var below = withMatch.Where(m => m.Level < minLevel).OrderByDescending(m => m.Similarity).Take(topMatchesPerModel / 2).ToArray();
+        return (top, below);
+    }
+
+    /// <summary>Every (model or null for the gallery, key) whose thumbnail the page shows.</summary>
+    public static IReadOnlySet<(string? Model, string Key)> ThumbnailKeys(AuditReport report, int topMatchesPerModel = DefaultTopMatches)
+    {
+        var keys = new HashSet<(string?, string)>();
+        foreach (var model in report.Models)
+        {
+            var (top, below) = ShownPairs(model, report.MinLevel, topMatchesPerModel);
+            foreach (var m in top.Concat(below))
+            {
+                keys.Add((model.Summary.Model, m.Key));
+                keys.Add((null, m.GalleryKey!));
+            }
+        }
+
+        return keys;
+    }
+
+    private static void AppendPairs(StringBuilder html, string title, string model, IReadOnlyList<MatchRecord> matches, ThumbnailSource thumbnails)
     {
         var h = HtmlEncoder.Default;
         html.Append("<h3>").Append(h.Encode(title)).Append("</h3><div>");

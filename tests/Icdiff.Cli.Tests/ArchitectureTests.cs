@@ -5,7 +5,7 @@ namespace Icdiff.Cli.Tests;
 /// <summary>Dependencies point inward: the core knows no adapter, no Orleans; adapters know no host.</summary>
 public sealed class ArchitectureTests
 {
-    private static readonly string[] Adapters = ["Icdiff.Imaging.Skia", "Icdiff.Embedding.Onnx", "Icdiff.Index.Embedded", "Icdiff.Corpora.FileSystem"];
+    private static readonly string[] Adapters = ["Icdiff.Imaging.Skia", "Icdiff.Embedding.Onnx", "Icdiff.Index.Embedded", "Icdiff.Corpora.FileSystem", "Icdiff.Corpora.AzureBlob", "Icdiff.Corpora.Manifest"];
 
     private static string[] ReferencesOf(string assembly) =>
         [.. Assembly.Load(assembly).GetReferencedAssemblies().Select(a => a.Name!).Where(n => n.StartsWith("Icdiff", StringComparison.Ordinal) || n.StartsWith("Orleans", StringComparison.Ordinal))];

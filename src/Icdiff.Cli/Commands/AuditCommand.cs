@@ -9,18 +9,20 @@ internal static class AuditCommand
 {
     public static Command Create()
     {
-        var gallery = new Option<string>("--gallery") { Description = "Folder of gallery (training / reference) images.", Required = true };
-        var generated = new Option<string[]>("--generated") { Description = "A model's generated images: <model>=<folder>. Repeat per model.", Required = true, AllowMultipleArgumentsPerToken = false };
+        var gallery = new Option<string>("--gallery") { Description = "Gallery (training / reference) images: a folder, az://account/container[/prefix], or a manifest (.csv, .jsonl, .parquet).", Required = true };
+        var generated = new Option<string[]>("--generated") { Description = "A model's generated images: <model>=<folder | az://... | manifest[#model=name]>. Repeat per model.", AllowMultipleArgumentsPerToken = false };
+        var generatedManifest = new Option<string?>("--generated-manifest") { Description = "A manifest whose 'model' column names the model of each row: one corpus per model." };
         var common = new CommonAuditOptions();
-        var command = new Command("audit", "Audit generated images against a gallery and report each model's replication ratio.") { gallery, generated };
+        var command = new Command("audit", "Audit generated images against a gallery and report each model's replication ratio.") { gallery, generated, generatedManifest };
         common.AddTo(command);
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
-            var request = common.ToRequest(parse, parse.GetValue(gallery)!, AuditSession.ParseGenerated(parse.GetValue(generated) ?? []));
+            var models = await AuditSession.ParseGeneratedAsync(parse.GetValue(generated) ?? [], parse.GetValue(generatedManifest), ct);
+            var request = common.ToRequest(parse, parse.GetValue(gallery)!, models);
             await AuditSession.ValidateAsync(request, ct);
             var report = await AuditSession.RunAsync(request, common.DataDirectory(parse), ct);
             var outDirectory = common.OutDirectory(parse, "icdiff-report");
-            AuditSession.WriteReport(report, request, outDirectory);
+            await AuditSession.WriteReportAsync(report, request, outDirectory, ct);
             AuditSession.PrintSummary(report, Console.Out);
             Console.WriteLine($"Report: {Path.Combine(outDirectory, ReportWriter.HtmlFile)} (+ {ReportWriter.JsonFile}, {ReportWriter.CsvFile})");
             return 0;

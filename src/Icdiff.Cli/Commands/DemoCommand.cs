@@ -51,7 +51,7 @@ internal static class DemoCommand
                 Models = [.. report.Models.Select(m => m with { TrueRate = spec.Models.Single(s => s.Name == m.Summary.Model).TrueRate(request.MinLevel) })],
             };
             var outDirectory = Path.Combine(root, "report");
-            AuditSession.WriteReport(report, request, outDirectory);
+            await AuditSession.WriteReportAsync(report, request, outDirectory, ct);
             AuditSession.PrintSummary(report, Console.Out);
             Console.WriteLine($"Report: {Path.Combine(outDirectory, ReportWriter.HtmlFile)} (+ {ReportWriter.JsonFile}, {ReportWriter.CsvFile})");
             var allInside = report.Models.All(m => m.TrueRate >= m.Summary.Lower && m.TrueRate <= m.Summary.Upper);
