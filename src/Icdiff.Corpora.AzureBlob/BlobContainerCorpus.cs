@@ -88,7 +88,25 @@ internal static class BlobDownloads
         }
         catch (Exception ex) when (BlobServiceClients.IsStorageFailure(ex))
         {
+            // Some services answer a failed If-Match on a deleted blob with 412 rather than 404.
+            if (ex is RequestFailedException { Status: 412 } && !await ExistsAsync(blob, cancellationToken))
+            {
+                throw new ItemReadException(SkipReason.Missing, "blob disappeared after it was listed", ex);
+            }
+
             throw BlobServiceClients.ToReadException(ex);
+        }
+    }
+
+    private static async Task<bool> ExistsAsync(BlobClient blob, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await blob.ExistsAsync(cancellationToken)).Value;
+        }
+        catch (Exception ex) when (BlobServiceClients.IsStorageFailure(ex))
+        {
+            return true;
         }
     }
 }

@@ -164,7 +164,8 @@ public static class ManifestReader
             throw new InvalidDataException($"column '{field.Name}' is a list; manifest columns must be plain values");
         }
 
-        if (field.ClrType == typeof(string))
+        // Parquet.Net 6 reports UTF-8 columns as ReadOnlyMemory<char>; either way they read as strings.
+        if (field.ClrType == typeof(string) || field.ClrType == typeof(ReadOnlyMemory<char>))
         {
             var values = new string?[rows];
             await rowGroup.ReadAsync(field, values.AsMemory()!, null, cancellationToken);
