@@ -18,9 +18,9 @@ public static class ReportWriter
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
-    /// <summary>Loads a JPEG thumbnail of an image, or null; (model or null for the gallery, key).</summary>
     public const int DefaultTopMatches = 12;
 
+    /// <summary>Loads a JPEG thumbnail of an image, or null; (model or null for the gallery, key).</summary>
     public delegate byte[]? ThumbnailSource(string? model, string key);
 
     public static void WriteAll(AuditReport report, string directory, ThumbnailSource thumbnails, int topMatchesPerModel = DefaultTopMatches)

@@ -5,7 +5,11 @@ namespace Icdiff.Cli.Tests;
 /// <summary>Runs the built icdiff CLI as a child process, the way a user does, with a time limit.</summary>
 internal static class CliProcess
 {
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(TimeSpan timeout, params string[] args)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(TimeSpan timeout, params string[] args) =>
+        RunAsync(timeout, null, null, args);
+
+    /// <summary>Runs with extra environment variables, calling <paramref name="onStdoutLine"/> for each line as it is printed.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(TimeSpan timeout, IReadOnlyDictionary<string, string>? environment, Action<string>? onStdoutLine, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "icdiff.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -15,8 +19,13 @@ internal static class CliProcess
             start.ArgumentList.Add(a);
         }
 
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stdout = ReadLinesAsync(process.StandardOutput, onStdoutLine);
         var stderr = process.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(timeout);
         try
@@ -30,5 +39,17 @@ internal static class CliProcess
         }
 
         return (process.ExitCode, await stdout, await stderr);
+    }
+
+    private static async Task<string> ReadLinesAsync(StreamReader reader, Action<string>? onLine)
+    {
+        var all = new System.Text.StringBuilder();
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            all.Append(line).Append('\n');
+            onLine?.Invoke(line);
+        }
+
+        return all.ToString();
     }
 }
