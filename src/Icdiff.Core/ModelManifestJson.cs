@@ -125,8 +125,19 @@ public static class ModelManifestJson
                 }
 
                 break;
+            case MaxTokenCosineRule.RuleName:
+                try
+                {
+                    rule = new MaxTokenCosineRule(output.Tokens, scoring.Thresholds ?? []);
+                }
+                catch (ArgumentException ex)
+                {
+                    throw new ModelManifestException($"model manifest '{source}': scoring.thresholds: {ex.Message}", ex);
+                }
+
+                break;
             default:
-                throw new ModelManifestException($"model manifest '{source}': scoring.rule is '{scoring.Rule}'; use '{PdfArgmaxRule.RuleName}' or '{CosineThresholdsRule.RuleName}'.");
+                throw new ModelManifestException($"model manifest '{source}': scoring.rule is '{scoring.Rule}'; use '{PdfArgmaxRule.RuleName}', '{CosineThresholdsRule.RuleName}' or '{MaxTokenCosineRule.RuleName}'.");
         }
 
         var onnxPath = Path.IsPathRooted(doc.Onnx!) ? doc.Onnx! : Path.GetFullPath(Path.Combine(baseDirectory, doc.Onnx!));
@@ -168,7 +179,7 @@ public static class ModelManifestJson
             Scoring = new ScoringDocument
             {
                 Rule = manifest.Scoring.Name,
-                Thresholds = manifest.Scoring is CosineThresholdsRule c ? [.. c.Thresholds] : null,
+                Thresholds = manifest.Scoring switch { CosineThresholdsRule c => [.. c.Thresholds], MaxTokenCosineRule m => [.. m.Thresholds], _ => null },
             },
         };
         return JsonSerializer.Serialize(doc, Options);

@@ -52,6 +52,13 @@ public static class BuiltinDescriptorModel
             .Input("pixels", null, 3, InputSize, InputSize)
             .Output("descriptor", null, Dim);
 
+        AddDescriptor(b, "pixels", "descriptor");
+        return b.Build("icdiff", "Built-in training-free image descriptor of Icdiff.Distributed (generated, not trained).");
+    }
+
+    /// <summary>Adds the descriptor of the [N, 3, 128, 128] tensor <paramref name="input"/> as [N, Dim] <paramref name="output"/>; once per graph.</summary>
+    internal static void AddDescriptor(OnnxModelBuilder b, string input, string output)
+    {
         // ImageNet-normalised input back to luminance weights: luma = sum_c w_c * (x_c * std_c + mean_c); the
         // constant term vanishes after centring, so only w_c * std_c is needed.
         var std = PreprocessSpec.ImageNetStd;
@@ -63,11 +70,11 @@ public static class BuiltinDescriptorModel
         b.Initializer("w_edge", [1], [EdgeWeight]);
 
         // Colour layout.
-        b.Node("AveragePool", ["pixels"], ["layout"], OnnxAttribute.Numbers("kernel_shape", 24, 24), OnnxAttribute.Numbers("strides", 16, 16), OnnxAttribute.Numbers("pads", 4, 4, 4, 4), OnnxAttribute.Number("count_include_pad", 0));
+        b.Node("AveragePool", [input], ["layout"], OnnxAttribute.Numbers("kernel_shape", 24, 24), OnnxAttribute.Numbers("strides", 16, 16), OnnxAttribute.Numbers("pads", 4, 4, 4, 4), OnnxAttribute.Number("count_include_pad", 0));
         CentredBlock(b, "layout", "layout_n");
 
         // Luma thumbnail.
-        b.Node("Conv", ["pixels", "luma_w"], ["luma"]);
+        b.Node("Conv", [input, "luma_w"], ["luma"]);
         b.Node("AveragePool", ["luma"], ["thumb"], OnnxAttribute.Numbers("kernel_shape", 12, 12), OnnxAttribute.Numbers("strides", 8, 8), OnnxAttribute.Numbers("pads", 2, 2, 2, 2), OnnxAttribute.Number("count_include_pad", 0));
         CentredBlock(b, "thumb", "thumb_n");
 
@@ -86,9 +93,7 @@ public static class BuiltinDescriptorModel
         b.Node("Mul", ["thumb_n", "w_thumb"], ["thumb_w"]);
         b.Node("Mul", ["edge_n", "w_edge"], ["edge_w2"]);
         b.Node("Concat", ["layout_w", "thumb_w", "edge_w2"], ["concat"], OnnxAttribute.Number("axis", 1));
-        b.Node("LpNormalization", ["concat"], ["descriptor"], OnnxAttribute.Number("axis", 1), OnnxAttribute.Number("p", 2));
-
-        return b.Build("icdiff", "Built-in training-free image descriptor of Icdiff.Distributed (generated, not trained).");
+        b.Node("LpNormalization", ["concat"], [output], OnnxAttribute.Number("axis", 1), OnnxAttribute.Number("p", 2));
     }
 
     /// <summary>Centres a [N, C, H, W] grid per channel, flattens it and L2-normalises it.</summary>

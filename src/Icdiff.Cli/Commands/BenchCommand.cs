@@ -39,7 +39,7 @@ internal static class BenchCommand
         var model = new Option<string>("--model") { Description = "Model manifest, or 'builtin'.", DefaultValueFactory = _ => "builtin" };
         var repeat = new Option<int>("--repeat") { Description = "Repetitions per measurement (the median is reported).", DefaultValueFactory = _ => 3 };
         var output = new Option<string?>("--out") { Description = "JSON file for the figures (default: bench.json in --work)." };
-        var command = new Command("bench", "Measure decode, embedding, search and the whole audit against baselines run alongside.") { work, model, repeat, output };
+        var command = new Command("bench", "Measure decode, embedding, search and the whole audit against baselines run alongside.") { work, model, repeat, output, RecallCommand.Create() };
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
             var folder = Path.GetFullPath(parse.GetValue(work)!);
