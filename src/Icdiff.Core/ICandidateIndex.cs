@@ -3,8 +3,8 @@ namespace Icdiff.Core;
 /// <summary>A gallery entry of a candidate index: id (below 2^53), where the image came from, and its normalised proxy vector.</summary>
 public sealed record GalleryVector(long Id, string Source, float[] Proxy);
 
-/// <summary>A candidate from a candidate index: the gallery id and its proxy cosine.</summary>
-public readonly record struct VectorHit(long Id, float Score);
+/// <summary>A candidate from a candidate index: the gallery id, its proxy cosine and, when the index keeps it, its source.</summary>
+public readonly record struct VectorHit(long Id, float Score, string? Source = null);
 
 /// <summary>
 /// The first stage of retrieval at scale: a vector index over gallery proxies (embedded in-process, or Milvus) that

@@ -1,7 +1,7 @@
 namespace Icdiff.Core;
 
 /// <summary>The best gallery match of one generated image after exact re-scoring, with how many candidates were scored.</summary>
-public readonly record struct RetrievedMatch(long GalleryId, PairScore Score, int CandidatesScored)
+public readonly record struct RetrievedMatch(long GalleryId, PairScore Score, int CandidatesScored, string? Source = null)
 {
     public static RetrievedMatch None => new(-1, PairScore.Nothing, 0);
 }
@@ -49,7 +49,7 @@ public sealed class TwoStageRetriever(ICandidateIndex index, IEmbeddingStore emb
                 var score = rule.Score(generated[i], candidate);
                 if (score > best.Score || (score.CompareTo(best.Score) == 0 && hit.Id < best.GalleryId))
                 {
-                    best = new RetrievedMatch(hit.Id, score, 0);
+                    best = new RetrievedMatch(hit.Id, score, 0, hit.Source);
                 }
             }
 

@@ -107,7 +107,7 @@ public sealed class EmbeddedCandidateIndex : ICandidateIndex
             var results = new IReadOnlyList<VectorHit>[queries.Count];
             for (var q = 0; q < queries.Count; q++)
             {
-                results[q] = [.. candidates.AsSpan(q * k, found[q]).ToArray().Select(c => new VectorHit(long.Parse(index.KeyOf(c.Ordinal), CultureInfo.InvariantCulture), c.ProxyScore))];
+                results[q] = [.. candidates.AsSpan(q * k, found[q]).ToArray().Select(c => new VectorHit(long.Parse(index.KeyOf(c.Ordinal), CultureInfo.InvariantCulture), c.ProxyScore, index.StampOf(c.Ordinal)))];
             }
 
             return Task.FromResult<IReadOnlyList<IReadOnlyList<VectorHit>>>(results);

@@ -108,8 +108,8 @@ public sealed class MilvusCandidateIndex(MilvusRestClient client, MilvusOptions 
             parameters["ef"] = k.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        var hits = await client.SearchAsync(options.Collection, ProxyField, queries, k, "COSINE", parameters, [], options.VectorType, null, cancellationToken);
-        return [.. hits.Select(list => (IReadOnlyList<VectorHit>)[.. list.Select(h => new VectorHit(h.Id, h.Distance))])];
+        var hits = await client.SearchAsync(options.Collection, ProxyField, queries, k, "COSINE", parameters, [SourceField], options.VectorType, null, cancellationToken);
+        return [.. hits.Select(list => (IReadOnlyList<VectorHit>)[.. list.Select(h => new VectorHit(h.Id, h.Distance, h.Fields.TryGetValue(SourceField, out var s) ? s.GetString() : null))])];
     }
 
     private MilvusIndexSpec Index() => new(ProxyField, IndexName, options.IndexType, "COSINE", options.IndexParams);

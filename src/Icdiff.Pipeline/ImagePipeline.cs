@@ -117,6 +117,11 @@ public sealed partial class ImagePipeline : IAsyncDisposable
                 continue;
             }
 
+            if (state.Batch.ContentIds)
+            {
+                work.ContentId = GalleryIds.FromContent(bytes);
+            }
+
             var spec = state.Batch.Embedder.Manifest.Preprocess;
             var pixels = ArrayPool<float>.Shared.Rent(spec.TensorLength);
             DecodeResult decoded;
@@ -195,7 +200,7 @@ public sealed partial class ImagePipeline : IAsyncDisposable
                 }
                 else if (w.State.Batch.Search is null)
                 {
-                    w.State.Complete(w.Index, new ItemOutcome(w.Item, SkipReason.None, null, embedding, null));
+                    w.State.Complete(w.Index, new ItemOutcome(w.Item, SkipReason.None, null, embedding, null) { ContentId = w.ContentId });
                 }
                 else
                 {
@@ -318,6 +323,8 @@ public sealed partial class ImagePipeline : IAsyncDisposable
         public CorpusItem Item => State.Batch.Items[Index];
 
         public float[]? Pixels { get; set; }
+
+        public long? ContentId { get; set; }
 
         public float[] Embedding { get; set; } = [];
 
