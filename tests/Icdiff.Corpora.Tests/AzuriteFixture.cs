@@ -16,12 +16,12 @@ public sealed class AzuriteFixture : IAsyncLifetime
 
     public BlobServiceClient Service => new(Server.ConnectionString);
 
-    public BlobServiceClients Clients(int maxRetries = 2) => new(Options.Create(new BlobCorporaOptions
+    public BlobServiceClients Clients(int maxRetries = 2, double maxRetryDelaySeconds = 0.5) => new(Options.Create(new BlobCorporaOptions
     {
         ConnectionString = Server.ConnectionString,
         MaxRetries = maxRetries,
         RetryDelay = TimeSpan.FromMilliseconds(100),
-        MaxRetryDelay = TimeSpan.FromMilliseconds(500),
+        MaxRetryDelay = TimeSpan.FromSeconds(maxRetryDelaySeconds),
     }));
 
     public async ValueTask InitializeAsync()

@@ -107,7 +107,8 @@ public sealed class BlobContainerCorpusTests(AzuriteFixture azurite) : IClassFix
     public async Task StorageDownForAFewSeconds_IsRiddenOutByRetries()
     {
         var container = await ContainerWithAsync(("a.png", [7, 7]));
-        var source = new BlobCorpusProvider(azurite.Clients(maxRetries: 8)).Open($"az://{AzuriteServerAccount}/{container.Name}");
+        // Retries over about 10 s: the 2 s outage plus Azurite's own restart, which takes seconds on a loaded machine.
+        var source = new BlobCorpusProvider(azurite.Clients(maxRetries: 8, maxRetryDelaySeconds: 2)).Open($"az://{AzuriteServerAccount}/{container.Name}");
         var item = (await ListAsync(source)).Single();
 
         await azurite.Server.StopAsync();
