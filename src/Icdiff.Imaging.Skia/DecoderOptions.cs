@@ -18,11 +18,22 @@ public sealed class DecoderOptions
     /// </summary>
     public double DctOversampling { get; set; } = 1.0;
 
+    /// <summary>
+    /// "auto": JPEGs through the system's libjpeg-turbo (libturbojpeg0) when it loads, else SkiaSharp; "skia": always
+    /// SkiaSharp. Both decode at the same DCT scale into the same resampler.
+    /// </summary>
+    public string JpegDecoder { get; set; } = "auto";
+
     public void Validate()
     {
         if (DctOversampling is < 1 or > 8 || double.IsNaN(DctOversampling))
         {
             throw new ArgumentException($"{SectionName}:DctOversampling must be 1..8 (got {DctOversampling}).");
+        }
+
+        if (JpegDecoder is not ("auto" or "skia"))
+        {
+            throw new ArgumentException($"{SectionName}:JpegDecoder must be auto or skia (got '{JpegDecoder}').");
         }
 
         if (MaxPixels < 1)

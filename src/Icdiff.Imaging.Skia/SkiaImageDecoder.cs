@@ -12,6 +12,11 @@ namespace Icdiff.Imaging.Skia;
 /// </summary>
 public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
 {
+    private readonly bool _turboJpeg = options.JpegDecoder == "auto" && TurboJpeg.IsAvailable;
+
+    /// <summary>Which decoder JPEGs go through, for logs and benchmark reports.</summary>
+    public string JpegBackend => _turboJpeg ? "libjpeg-turbo (system)" : "SkiaSharp";
+
     public unsafe DecodeResult Decode(ReadOnlySpan<byte> encoded, PreprocessSpec spec, Span<float> destination)
     {
         if (destination.Length < spec.TensorLength)
@@ -27,6 +32,12 @@ public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
         if (encoded.Length > options.MaxEncodedBytes)
         {
             return DecodeResult.Failed(SkipReason.TooLarge, $"file is {encoded.Length} bytes; the limit is {options.MaxEncodedBytes}");
+        }
+
+        if (_turboJpeg && encoded.Length > 3 && encoded[0] == 0xFF && encoded[1] == 0xD8 && encoded[2] == 0xFF
+            && TryDecodeWithTurbo(encoded, spec, destination) is { } turbo)
+        {
+            return turbo;
         }
 
         // Skia reads the caller's bytes in place (no copy); they stay pinned until decoding is over.
@@ -87,6 +98,68 @@ public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
         {
             ArrayPool<byte>.Shared.Return(pixels);
         }
+    }
+
+    /// <summary>Decodes a JPEG with libjpeg-turbo; null hands it to Skia (an unreadable header, CMYK, anything refused).</summary>
+    private DecodeResult? TryDecodeWithTurbo(ReadOnlySpan<byte> encoded, PreprocessSpec spec, Span<float> destination)
+    {
+        var handle = TurboJpeg.RentHandle();
+        try
+        {
+            if (!TurboJpeg.TryReadHeader(handle, encoded, out var width, out var height) || width <= 0 || height <= 0)
+            {
+                return null;
+            }
+
+            if ((long)width * height > options.MaxPixels)
+            {
+                return DecodeResult.Failed(SkipReason.TooLarge, $"image declares {width}x{height} pixels; the limit is {options.MaxPixels}");
+            }
+
+            var (needW, needH) = RequiredDecodeSize(width, height, spec);
+            var scaled = ChooseScaledSize(width, height, (int)Math.Ceiling(needW * options.DctOversampling), (int)Math.Ceiling(needH * options.DctOversampling));
+            var rowBytes = scaled.Width * 4;
+            var byteCount = rowBytes * scaled.Height;
+            var pixels = ArrayPool<byte>.Shared.Rent(byteCount);
+            try
+            {
+                switch (TurboJpeg.Decode(handle, encoded, pixels.AsSpan(0, byteCount), scaled.Width, scaled.Height))
+                {
+                    case TurboResult.Truncated:
+                        return DecodeResult.Failed(SkipReason.Truncated, "image data ends before the last row (truncated file)");
+                    case TurboResult.Refused:
+                        return null;
+                }
+
+                var window = Window(width, height, scaled.Width, scaled.Height, spec);
+                AntialiasedResampler.ResizeToTensor(pixels.AsSpan(0, byteCount), scaled.Width, scaled.Height, rowBytes, window, spec, destination);
+                return DecodeResult.Ok(width, height);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(pixels);
+            }
+        }
+        finally
+        {
+            TurboJpeg.ReturnHandle(handle);
+        }
+    }
+
+    /// <summary>The DCT scale Skia's codec would choose: the smallest of 1/8, 1/4, 1/2 that still covers the need.</summary>
+    private static SKSizeI ChooseScaledSize(int width, int height, int needW, int needH)
+    {
+        foreach (var denominator in new[] { 8, 4, 2 })
+        {
+            var w = (width + denominator - 1) / denominator;
+            var h = (height + denominator - 1) / denominator;
+            if (w >= needW && h >= needH)
+            {
+                return new SKSizeI(w, h);
+            }
+        }
+
+        return new SKSizeI(width, height);
     }
 
     private static DecodeResult Failure(SKCodecResult result)

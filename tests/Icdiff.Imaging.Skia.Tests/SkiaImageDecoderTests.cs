@@ -185,4 +185,56 @@ public sealed class SkiaImageDecoderTests
         Assert.Equal(SkipReason.TooLarge, result.Skip);
         Assert.Contains("200x100", result.Detail, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(640, 480, false)]
+    [InlineData(1600, 1200, false)]
+    [InlineData(999, 333, false)]
+    [InlineData(800, 600, true)]
+    public void SystemLibjpegTurbo_AndSkia_GiveTheSameTensor(int width, int height, bool grey)
+    {
+        var turbo = new SkiaImageDecoder(new DecoderOptions());
+        Assert.SkipWhen(turbo.JpegBackend == "SkiaSharp", "libturbojpeg.so.0 is not installed (Debian libturbojpeg0; .ci/run installs it)");
+        var skia = new SkiaImageDecoder(new DecoderOptions { JpegDecoder = "skia" });
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, grey ? SKColorType.Gray8 : SKColorType.Rgba8888, grey ? SKAlphaType.Opaque : SKAlphaType.Premul));
+        using (var canvas = new SKCanvas(bitmap))
+        {
+            canvas.Clear(SKColors.Beige);
+            var random = new Random(width + height);
+            for (var i = 0; i < 40; i++)
+            {
+                using var paint = new SKPaint { Color = new SKColor((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256)), IsAntialias = true };
+                canvas.DrawCircle(random.Next(width), random.Next(height), 10 + random.Next(width / 4), paint);
+            }
+        }
+
+        var jpeg = bitmap.Encode(SKEncodedImageFormat.Jpeg, 88).ToArray();
+        var spec = new PreprocessSpec(224, 224, ResizeMode.ShortEdgeCenterCrop, 256, PreprocessSpec.ImageNetMean, PreprocessSpec.ImageNetStd);
+        var a = new float[spec.TensorLength];
+        var b = new float[spec.TensorLength];
+
+        Assert.True(turbo.Decode(jpeg, spec, a).Succeeded);
+        Assert.True(skia.Decode(jpeg, spec, b).Succeeded);
+
+        // Same library family, same DCT scale, same resampler: any difference is IDCT/upsampling rounding, a level or two of 255.
+        var maxDifference = 0f;
+        for (var i = 0; i < a.Length; i++)
+        {
+            maxDifference = Math.Max(maxDifference, Math.Abs(a[i] - b[i]) * Spec.Std[i / (224 * 224)] * 255f);
+        }
+
+        Assert.True(maxDifference <= 3f, $"largest difference {maxDifference:0.00} of 255");
+    }
+
+    [Fact]
+    public void Jpeg_MorePixelsThanBudget_IsSkippedBeforeDecoding_WhicheverDecoderReadsIt()
+    {
+        var jpeg = Encode(SKColorType.Rgba8888, SKAlphaType.Premul, SKEncodedImageFormat.Jpeg, SKColors.Red);
+
+        foreach (var backend in new[] { "auto", "skia" })
+        {
+            var result = new SkiaImageDecoder(new DecoderOptions { MaxPixels = 10_000, JpegDecoder = backend }).Decode(jpeg, Spec, new float[Spec.TensorLength]);
+            Assert.Equal(SkipReason.TooLarge, result.Skip);
+        }
+    }
 }
