@@ -10,4 +10,8 @@ public interface ICorpusSource
 
     /// <summary>Reads an item's bytes; larger than <paramref name="maxBytes"/> is an <see cref="ItemReadException"/>.</summary>
     ValueTask<byte[]> ReadAsync(CorpusItem item, long maxBytes, CancellationToken cancellationToken);
+
+    /// <summary>Reads an item's bytes for immediate decoding, into a pooled buffer where the source can; dispose the result.</summary>
+    async ValueTask<ItemContent> ReadContentAsync(CorpusItem item, long maxBytes, CancellationToken cancellationToken) =>
+        ItemContent.Owned(await ReadAsync(item, maxBytes, cancellationToken));
 }

@@ -79,6 +79,9 @@ public sealed class LocalFolderCorpus : ICorpusSource
     public ValueTask<byte[]> ReadAsync(CorpusItem item, long maxBytes, CancellationToken cancellationToken) =>
         LocalFiles.ReadAsync(item.Uri, maxBytes, cancellationToken);
 
+    public ValueTask<ItemContent> ReadContentAsync(CorpusItem item, long maxBytes, CancellationToken cancellationToken) =>
+        LocalFiles.ReadPooledAsync(item.Uri, maxBytes, cancellationToken);
+
     private CorpusItem ToItem(FileInfo file)
     {
         var key = Path.GetRelativePath(_root, file.FullName).Replace(Path.DirectorySeparatorChar, '/');

@@ -127,6 +127,7 @@ public sealed partial class OnnxEmbedder : IEmbedder
             IntraOpNumThreads = options.IntraOpThreads,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
+        sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", options.AllowSpinning ? "1" : "0");
         if (options.ExecutionProvider == "cuda")
         {
             try

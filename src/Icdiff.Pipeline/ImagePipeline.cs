@@ -97,10 +97,10 @@ public sealed partial class ImagePipeline : IAsyncDisposable
             }
 
             var item = work.Item;
-            byte[] bytes;
+            ItemContent content;
             try
             {
-                bytes = await state.Batch.Source.ReadAsync(item, _options.MaxEncodedBytes, state.Token);
+                content = await state.Batch.Source.ReadContentAsync(item, _options.MaxEncodedBytes, state.Token);
             }
             catch (ItemReadException ex)
             {
@@ -117,22 +117,25 @@ public sealed partial class ImagePipeline : IAsyncDisposable
                 continue;
             }
 
-            if (state.Batch.ContentIds)
-            {
-                work.ContentId = GalleryIds.FromContent(bytes);
-            }
-
             var spec = state.Batch.Embedder.Manifest.Preprocess;
             var pixels = ArrayPool<float>.Shared.Rent(spec.TensorLength);
             DecodeResult decoded;
-            try
+            using (content)
             {
-                decoded = _decoder.Decode(bytes, spec, pixels);
-            }
-            catch (Exception ex)
-            {
-                // The decoder promises data-level failures, not exceptions; a native surprise still must not stop the run.
-                decoded = DecodeResult.Failed(SkipReason.Corrupt, "decoder failed: " + ex.Message);
+                if (state.Batch.ContentIds)
+                {
+                    work.ContentId = GalleryIds.FromContent(content.Span);
+                }
+
+                try
+                {
+                    decoded = _decoder.Decode(content.Span, spec, pixels);
+                }
+                catch (Exception ex)
+                {
+                    // The decoder promises data-level failures, not exceptions; a native surprise still must not stop the run.
+                    decoded = DecodeResult.Failed(SkipReason.Corrupt, "decoder failed: " + ex.Message);
+                }
             }
 
             if (!decoded.Succeeded)

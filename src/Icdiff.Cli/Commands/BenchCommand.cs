@@ -219,7 +219,17 @@ internal static class BenchCommand
         var decodeRate = Median(repeats, () =>
         {
             var clock = Stopwatch.StartNew();
-            Parallel.ForEach(gallery.Concat(generated), () => new float[spec.TensorLength], (file, _, tensor) => { decoder.Decode(File.ReadAllBytes(file), spec, tensor); return tensor; }, _ => { });
+            // Read as the pipeline reads (pooled buffers), so the stage is measured at its best, not handicapped by allocation.
+            Parallel.ForEach(gallery.Concat(generated), () => new float[spec.TensorLength], (file, _, tensor) =>
+            {
+                using var stream = File.OpenRead(file);
+                var length = (int)stream.Length;
+                var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+                stream.ReadExactly(buffer, 0, length);
+                decoder.Decode(buffer.AsSpan(0, length), spec, tensor);
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                return tensor;
+            }, _ => { });
             return images / clock.Elapsed.TotalSeconds;
         });
         var slowest = Math.Min(decodeRate, embedRate);
