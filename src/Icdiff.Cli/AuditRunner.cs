@@ -14,6 +14,13 @@ internal static class AuditRunner
     {
         var run = grains.GetGrain<IAuditRunGrain>(runId);
         var status = await run.StartAsync(request);
+        return await FollowAsync(grains, runId, request, status, progress, cancellationToken);
+    }
+
+    /// <summary>Follows a run (started here, or resumed by its grain's activation) to its end and gathers the report.</summary>
+    public static async Task<AuditReport> FollowAsync(IGrainFactory grains, string runId, AuditRequest request, RunStatus status, ProgressDisplay progress, CancellationToken cancellationToken)
+    {
+        var run = grains.GetGrain<IAuditRunGrain>(runId);
         var clock = Stopwatch.StartNew();
         using (cancellationToken.Register(() => _ = run.CancelAsync()))
         {

@@ -9,6 +9,8 @@ var root = new RootCommand("icdiff: audits diffusion models for replication of g
     CalibrateCommand.Create(),
     ModelCommand.Create(),
     BenchCommand.Create(),
+    RunsCommand.CreateList(),
+    RunsCommand.CreateResume(),
     CalibrateBuiltinCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

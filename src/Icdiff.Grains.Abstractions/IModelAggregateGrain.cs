@@ -11,6 +11,9 @@ public interface IModelAggregateGrain : IGrainWithStringKey
 
     Task<ModelSummary> GetSummaryAsync(int minLevel);
 
+    /// <summary>The shards recorded so far; a resumed run dispatches only the others.</summary>
+    Task<IReadOnlyList<int>> GetShardIndicesAsync();
+
     Task<IReadOnlyList<MatchRecord>> GetMatchesAsync(int skip, int take);
 
     Task<IReadOnlyList<SkipRecord>> GetSkipsAsync(int skip, int take);

@@ -10,12 +10,15 @@ namespace Icdiff.Grains;
 /// Drives one audit: a streaming pass over the gallery (only new content is embedded), a seal, then a streaming
 /// pass over each model's corpus in fixed-size shards. The driver runs as a background task on the grain's
 /// scheduler, so status queries interleave with it; shards are dispatched to worker grains with a bounded
-/// number in flight and retried when a call fails (a silo lost mid-call).
+/// number in flight and retried when a call fails (a silo lost mid-call). The run record is stored on every state
+/// change and each shard's result by its aggregate, so a run whose silo died, or whose whole cluster restarted,
+/// resumes when its grain is next activated (any status call does it) and dispatches only shards not yet stored.
 /// </summary>
 internal sealed partial class AuditRunGrain(
     IOptions<AuditSiloOptions> options,
     IEmbedderProvider embedders,
     CorpusSourceResolver corpora,
+    IRunStore store,
     ILogger<AuditRunGrain> logger) : Grain, IAuditRunGrain, IDisposable
 {
     private readonly List<SkipRecord> _gallerySkipped = [];
@@ -34,11 +37,40 @@ internal sealed partial class AuditRunGrain(
     private string? _scoring;
     private Task? _driver;
 
-    public Task<RunStatus> StartAsync(AuditRequest request)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (await store.LoadRunAsync(this.GetPrimaryKeyString()) is not { } record)
+        {
+            return;
+        }
+
+        _request = record.Request;
+        _startedAt = record.StartedAt;
+        _finishedAt = record.FinishedAt;
+        _state = record.State;
+        _error = record.Error;
+        foreach (var model in record.Request.Generated)
+        {
+            _models[model.Model] = new ModelProgress(model.Model, 0, 0, false);
+        }
+
+        if (record.State is RunState.Completed or RunState.Failed or RunState.Cancelled)
+        {
+            await RestoreFinishedProgressAsync(record.Request);
+            return;
+        }
+
+        // The run was under way when its previous activation was lost: carry on from what is stored.
+        Log.RunResumed(logger, this.GetPrimaryKeyString(), record.State);
+        DelayDeactivation(TimeSpan.FromDays(7));
+        _driver = DriveAsync(record.Request, _cancel.Token);
+    }
+
+    public async Task<RunStatus> StartAsync(AuditRequest request)
     {
         if (_request is not null)
         {
-            return GetStatusAsync();
+            return await GetStatusAsync();
         }
 
         _request = request;
@@ -48,11 +80,13 @@ internal sealed partial class AuditRunGrain(
             _models[model.Model] = new ModelProgress(model.Model, 0, 0, false);
         }
 
+        await SaveAsync();
+
         // Keep the activation alive while the run is going; the driver resets this when it finishes.
         DelayDeactivation(TimeSpan.FromDays(7));
         Log.RunStarted(logger, this.GetPrimaryKeyString(), request.GalleryLocation, request.Generated.Count);
         _driver = DriveAsync(request, _cancel.Token);
-        return GetStatusAsync();
+        return await GetStatusAsync();
     }
 
     public Task<RunStatus> GetStatusAsync() => Task.FromResult(new RunStatus(
@@ -83,18 +117,20 @@ internal sealed partial class AuditRunGrain(
 
     private async Task DriveAsync(AuditRequest request, CancellationToken cancellationToken)
     {
+        var settings = options.Value;
+        var dispatcher = new ShardDispatcher(GrainFactory, settings.EffectiveShardsInFlight, settings.ShardAttempts, logger);
         try
         {
             var embedder = embedders.Get(request.ModelManifest);
             _modelName = embedder.Manifest.Name;
             _scoring = embedder.Manifest.Scoring.Describe();
-            var settings = options.Value;
-            var dispatcher = new ShardDispatcher(GrainFactory, settings.EffectiveShardsInFlight, settings.ShardAttempts, logger);
 
             _state = RunState.IndexingGallery;
+            await SaveAsync();
             var snapshot = await IndexGalleryAsync(request, embedder, dispatcher, cancellationToken);
 
             _state = RunState.Scanning;
+            await SaveAsync();
             foreach (var model in request.Generated)
             {
                 await ScanModelAsync(request, model, snapshot, dispatcher, cancellationToken);
@@ -105,6 +141,8 @@ internal sealed partial class AuditRunGrain(
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            // Shards already handed to workers finish and are recorded (their results are valid); nothing new starts.
+            await dispatcher.SettleAsync();
             _state = RunState.Cancelled;
         }
         catch (Exception ex)
@@ -116,8 +154,23 @@ internal sealed partial class AuditRunGrain(
         finally
         {
             _finishedAt = DateTimeOffset.UtcNow;
+            await SaveAsync();
             DelayDeactivation(TimeSpan.FromHours(1));
             Log.RunFinished(logger, this.GetPrimaryKeyString(), _state);
+        }
+    }
+
+    private Task SaveAsync() =>
+        store.SaveRunAsync(new RunRecord(this.GetPrimaryKeyString(), _request!, _state, _error, _startedAt ?? DateTimeOffset.UtcNow, _finishedAt));
+
+    /// <summary>Progress of a finished run reloaded from its aggregates, so its status reads as it did.</summary>
+    private async Task RestoreFinishedProgressAsync(AuditRequest request)
+    {
+        foreach (var model in request.Generated)
+        {
+            var summary = await GrainFactory.GetGrain<IModelAggregateGrain>($"{this.GetPrimaryKeyString()}/{model.Model}").GetSummaryAsync(request.MinLevel);
+            var done = summary.Scanned + summary.Skipped;
+            _models[model.Model] = new ModelProgress(model.Model, done, done, true);
         }
     }
 
@@ -160,11 +213,21 @@ internal sealed partial class AuditRunGrain(
     {
         var source = corpora.Open(model.Location);
         var aggregate = GrainFactory.GetGrain<IModelAggregateGrain>($"{this.GetPrimaryKeyString()}/{model.Model}");
+        // Shards already stored (a resumed run) are not dispatched again; listing is deterministic, so shard i is the same images.
+        var stored = (await aggregate.GetShardIndicesAsync()).ToHashSet();
+        var summary = await aggregate.GetSummaryAsync(request.MinLevel);
+        _models[model.Model] = new ModelProgress(model.Model, 0, summary.Scanned + summary.Skipped, false);
         var shardIndex = 0;
         await foreach (var chunk in Chunk(source.ListAsync(cancellationToken), request.ShardSize, cancellationToken))
         {
             var progress = _models[model.Model];
             _models[model.Model] = progress with { Listed = progress.Listed + chunk.Count };
+            if (stored.Contains(shardIndex))
+            {
+                shardIndex++;
+                continue;
+            }
+
             var shard = new ScanShard(this.GetPrimaryKeyString(), model.Model, shardIndex++, model.Location, request.ModelManifest, snapshot, request.Candidates, chunk);
             await dispatcher.DispatchAsync(
                 worker => worker.ScanAsync(shard),
@@ -216,6 +279,9 @@ internal sealed partial class AuditRunGrain(
 
         [LoggerMessage(EventId = GrainEventIds.RunFinished, Level = LogLevel.Information, Message = "Run {Run} finished: {State}")]
         public static partial void RunFinished(ILogger logger, string run, RunState state);
+
+        [LoggerMessage(EventId = GrainEventIds.RunResumed, Level = LogLevel.Warning, Message = "Run {Run} resumed from its stored state ({State})")]
+        public static partial void RunResumed(ILogger logger, string run, RunState state);
 
         [LoggerMessage(EventId = GrainEventIds.RunFailed, Level = LogLevel.Error, Message = "Run {Run} failed")]
         public static partial void RunFailed(ILogger logger, Exception exception, string run);

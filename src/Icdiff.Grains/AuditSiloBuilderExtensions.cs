@@ -20,6 +20,8 @@ public static class AuditSiloBuilderExtensions
         silo.Services.AddImagePipeline();
         silo.Services.TryAddSingleton<GalleryIndexCache>();
         silo.Services.TryAddSingleton<CorpusSourceResolver>();
+        // Hosts with a shared store (Redis in a cluster) register theirs first; the default keeps runs under the data directory.
+        silo.Services.TryAddSingleton<IRunStore>(sp => new FileRunStore(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuditSiloOptions>>().Value.DataDirectory));
         return silo;
     }
 }

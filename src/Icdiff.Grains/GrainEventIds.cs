@@ -10,4 +10,5 @@ internal static class GrainEventIds
     public const int RunFailed = 4004;
     public const int ShardRetried = 4005;
     public const int DuplicateShard = 4006;
+    public const int RunResumed = 4007;
 }

@@ -3,21 +3,36 @@ using Microsoft.Extensions.Logging;
 
 namespace Icdiff.Grains;
 
-/// <summary>Combines the shard results of one model in one run; idempotent per shard index.</summary>
-internal sealed partial class ModelAggregateGrain(ILogger<ModelAggregateGrain> logger) : Grain, IModelAggregateGrain
+/// <summary>
+/// Combines the shard results of one model in one run; idempotent per shard index. Each shard is stored before it
+/// is acknowledged, so results survive the loss of this activation's silo and a restart of the whole cluster.
+/// </summary>
+internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<ModelAggregateGrain> logger) : Grain, IModelAggregateGrain
 {
     private readonly SortedDictionary<int, ShardResult> _shards = [];
 
-    public Task<bool> ReportAsync(ShardResult result)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (!_shards.TryAdd(result.ShardIndex, result))
+        foreach (var shard in await store.LoadShardsAsync(this.GetPrimaryKeyString()))
+        {
+            _shards.TryAdd(shard.ShardIndex, shard);
+        }
+    }
+
+    public async Task<bool> ReportAsync(ShardResult result)
+    {
+        if (_shards.ContainsKey(result.ShardIndex))
         {
             Log.DuplicateShard(logger, this.GetPrimaryKeyString(), result.ShardIndex);
-            return Task.FromResult(false);
+            return false;
         }
 
-        return Task.FromResult(true);
+        await store.SaveShardAsync(this.GetPrimaryKeyString(), result);
+        _shards.Add(result.ShardIndex, result);
+        return true;
     }
+
+    public Task<IReadOnlyList<int>> GetShardIndicesAsync() => Task.FromResult<IReadOnlyList<int>>([.. _shards.Keys]);
 
     public Task<ModelSummary> GetSummaryAsync(int minLevel)
     {

@@ -34,6 +34,21 @@ internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, int ma
         }
     }
 
+    /// <summary>Waits for every shard in flight, whatever its outcome: used when a run is cancelled.</summary>
+    public async Task SettleAsync()
+    {
+        try
+        {
+            await Task.WhenAll(_inFlight);
+        }
+        catch (Exception)
+        {
+            // Failures of shards in flight at cancellation change nothing: the run is over and their retries are not made.
+        }
+
+        _inFlight.Clear();
+    }
+
     private async Task WaitForOneAsync()
     {
         var finished = await Task.WhenAny(_inFlight);

@@ -1,0 +1,127 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Icdiff.Grains;
+
+/// <summary>What a run must remember across restarts: its request, where it got to, and when.</summary>
+public sealed record RunRecord(string RunId, AuditRequest Request, RunState State, string? Error, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt);
+
+/// <summary>
+/// Durable state of runs: the run record, rewritten on every state change, and each model's shard results, written
+/// once per shard. Checkpoints are per shard (a few dozen images): a resumed run redoes only shards with no
+/// stored result, and a shard stored twice is one shard.
+/// </summary>
+public interface IRunStore
+{
+    Task SaveRunAsync(RunRecord record);
+
+    Task<RunRecord?> LoadRunAsync(string runId);
+
+    Task<IReadOnlyList<RunRecord>> ListRunsAsync();
+
+    /// <summary>Stores a shard result under its index; a second store of the same index keeps the first.</summary>
+    Task<bool> SaveShardAsync(string aggregateKey, ShardResult result);
+
+    Task<IReadOnlyList<ShardResult>> LoadShardsAsync(string aggregateKey);
+}
+
+/// <summary>
+/// The run store of embedded mode: files under the data directory, each written to a temporary name and renamed,
+/// so a process killed mid-write (SIGKILL included) leaves either the old file or the new one, never half of one.
+/// Shared by the silos of one machine.
+/// </summary>
+public sealed class FileRunStore(string dataDirectory) : IRunStore
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+
+    private string RunsFolder => Path.Combine(dataDirectory, "runs");
+
+    public async Task SaveRunAsync(RunRecord record) =>
+        await WriteAtomicallyAsync(Path.Combine(RunFolder(record.RunId), "run.json"), JsonSerializer.SerializeToUtf8Bytes(record, Json));
+
+    public async Task<RunRecord?> LoadRunAsync(string runId)
+    {
+        var file = Path.Combine(RunFolder(runId), "run.json");
+        return File.Exists(file) ? JsonSerializer.Deserialize<RunRecord>(await File.ReadAllBytesAsync(file), Json) : null;
+    }
+
+    public async Task<IReadOnlyList<RunRecord>> ListRunsAsync()
+    {
+        if (!Directory.Exists(RunsFolder))
+        {
+            return [];
+        }
+
+        var runs = new List<RunRecord>();
+        foreach (var folder in Directory.EnumerateDirectories(RunsFolder))
+        {
+            var file = Path.Combine(folder, "run.json");
+            if (File.Exists(file))
+            {
+                runs.Add(JsonSerializer.Deserialize<RunRecord>(await File.ReadAllBytesAsync(file), Json)!);
+            }
+        }
+
+        return [.. runs.OrderBy(r => r.StartedAt)];
+    }
+
+    public async Task<bool> SaveShardAsync(string aggregateKey, ShardResult result)
+    {
+        var file = Path.Combine(ShardFolder(aggregateKey), string.Create(CultureInfo.InvariantCulture, $"{result.ShardIndex:D7}.json"));
+        if (File.Exists(file))
+        {
+            return false;
+        }
+
+        await WriteAtomicallyAsync(file, JsonSerializer.SerializeToUtf8Bytes(result, Json));
+        return true;
+    }
+
+    public async Task<IReadOnlyList<ShardResult>> LoadShardsAsync(string aggregateKey)
+    {
+        var folder = ShardFolder(aggregateKey);
+        if (!Directory.Exists(folder))
+        {
+            return [];
+        }
+
+        var shards = new List<ShardResult>();
+        foreach (var file in Directory.EnumerateFiles(folder, "*.json").Order(StringComparer.Ordinal))
+        {
+            shards.Add(JsonSerializer.Deserialize<ShardResult>(await File.ReadAllBytesAsync(file), Json)!);
+        }
+
+        return shards;
+    }
+
+    private string RunFolder(string runId) => Path.Combine(RunsFolder, SafeName(runId));
+
+    /// <summary>"{run}/{model}" to runs/{run}/models/{model}: both parts are checked names, never paths.</summary>
+    private string ShardFolder(string aggregateKey)
+    {
+        var parts = aggregateKey.Split('/', 2);
+        return Path.Combine(RunFolder(parts[0]), "models", SafeName(parts[^1]));
+    }
+
+    private static string SafeName(string name)
+    {
+        if (name.Length is 0 or > 128 || name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')) || name.StartsWith('.'))
+        {
+            throw new ArgumentException($"'{name}' cannot name a run or model folder (letters, digits, '-', '_', '.').");
+        }
+
+        return name;
+    }
+
+    private static async Task WriteAtomicallyAsync(string file, byte[] content)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        var temporary = $"{file}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        await using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.WriteThrough))
+        {
+            await stream.WriteAsync(content);
+        }
+
+        File.Move(temporary, file, overwrite: true);
+    }
+}

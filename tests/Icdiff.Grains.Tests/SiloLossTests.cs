@@ -1,0 +1,166 @@
+using Icdiff.Core;
+using Icdiff.Corpora.FileSystem;
+using Icdiff.Embedding.Onnx;
+using Icdiff.Imaging.Skia;
+using Icdiff.Synthesis;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.TestingHost;
+
+namespace Icdiff.Grains.Tests;
+
+/// <summary>A three-silo in-process cluster whose silos share a data directory (run store and gallery snapshots), as silos on one machine do.</summary>
+public sealed class ThreeSiloFixture : IAsyncLifetime
+{
+    internal static string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), $"icdiff-3silo-{Guid.NewGuid():N}");
+
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public DemoCorpus Corpus { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        Corpus = DemoCorpusBuilder.Build(Path.Combine(DataDirectory, "corpus"), DemoCorpusSpec.Small(23));
+        var builder = new TestClusterBuilder { Options = { InitialSilosCount = 3 } };
+        builder.AddSiloBuilderConfigurator<Configurator>();
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private sealed class Configurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            siloBuilder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddFileSystemCorpora();
+            siloBuilder.Services.Configure<AuditSiloOptions>(o =>
+            {
+                o.DataDirectory = DataDirectory;
+                o.ShardAttempts = 10;
+            });
+            siloBuilder.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
+            siloBuilder.Services.AddLogging(l => l.AddFilter("Orleans", LogLevel.Error));
+            siloBuilder.AddAuditGrains();
+        }
+    }
+}
+
+public sealed class SiloLossTests(ThreeSiloFixture fixture) : IClassFixture<ThreeSiloFixture>
+{
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(6);
+
+    private AuditRequest Request() => new(
+        fixture.Corpus.GalleryPath,
+        [.. fixture.Corpus.Spec.Models.Select(m => new ModelCorpus(m.Name, fixture.Corpus.ModelPaths[m.Name]))],
+        "builtin",
+        ReplicaCriterion.DefaultMinLevel,
+        ReplicaCriterion.DefaultCandidates,
+        2);
+
+    private async Task<RunStatus> WaitAsync(string runId, Func<RunStatus, bool> until)
+    {
+        using var timeout = new CancellationTokenSource(RunTimeout);
+        while (true)
+        {
+            RunStatus status;
+            try
+            {
+                // A status call also re-activates (and so resumes) a run whose silo was lost.
+                status = await fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>(runId).GetStatusAsync();
+            }
+            catch (Exception ex) when (ex is SiloUnavailableException or TimeoutException or OrleansMessageRejectionException)
+            {
+                await Task.Delay(200, timeout.Token);
+                continue;
+            }
+
+            if (until(status))
+            {
+                return status;
+            }
+
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    private async Task<string> ResultAsync(string runId, AuditRequest request)
+    {
+        var lines = new List<string>();
+        foreach (var model in request.Generated)
+        {
+            var aggregate = fixture.Cluster.GrainFactory.GetGrain<IModelAggregateGrain>($"{runId}/{model.Model}");
+            var s = await aggregate.GetSummaryAsync(request.MinLevel);
+            lines.Add($"{s.Model} scanned {s.Scanned} replicas {s.Replicas} skipped {s.Skipped} levels {string.Join('/', s.LevelHistogram)} shards {s.Shards}");
+            lines.AddRange((await aggregate.GetMatchesAsync(0, 100_000)).Select(m => $"{m.Key} -> {m.GalleryKey} {m.Level} {m.Similarity:0.000000}").Order(StringComparer.Ordinal));
+        }
+
+        return string.Join('\n', lines);
+    }
+
+    [Fact]
+    public async Task Audit_WithAWorkerSiloKilledPartWay_GivesTheResultOfAnUninterruptedRun()
+    {
+        var request = Request();
+        var reference = $"whole-{Guid.NewGuid():N}";
+        await fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>(reference).StartAsync(request);
+        var done = await WaitAsync(reference, s => s.IsFinished);
+        Assert.Equal(RunState.Completed, done.State);
+
+        var interrupted = $"killed-{Guid.NewGuid():N}";
+        await fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>(interrupted).StartAsync(request);
+        var midway = await WaitAsync(interrupted, s => s.IsFinished || s.Models.Sum(m => m.Done) >= 10);
+        Assert.False(midway.IsFinished, "the run finished before a silo could be killed; the test proves nothing");
+        var victim = fixture.Cluster.SecondarySilos[^1];
+        await fixture.Cluster.KillSiloAsync(victim, TestContext.Current.CancellationToken);
+
+        var finished = await WaitAsync(interrupted, s => s.IsFinished);
+
+        Assert.True(finished.State == RunState.Completed, $"{finished.State}: {finished.Error}");
+        Assert.Equal(await ResultAsync(reference, request), await ResultAsync(interrupted, request));
+        Assert.Equal(fixture.Corpus.Spec.Models.Sum(m => m.Total), finished.Models.Sum(m => m.Done));
+    }
+
+    [Fact]
+    public async Task CancelledRun_StopsDispatching_AndStaysCancelled()
+    {
+        var request = Request();
+        var runId = $"cancel-{Guid.NewGuid():N}";
+        var run = fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>(runId);
+        await run.StartAsync(request);
+        await WaitAsync(runId, s => s.State == RunState.Scanning || s.IsFinished);
+
+        await run.CancelAsync();
+        var cancelled = await run.GetStatusAsync();
+        var shardsAtCancel = await ShardCountAsync(runId, request);
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+
+        Assert.Equal(RunState.Cancelled, cancelled.State);
+        Assert.True(cancelled.Models.Sum(m => m.Done) < fixture.Corpus.Spec.Models.Sum(m => m.Total), "the run had finished before it was cancelled");
+        Assert.Equal(shardsAtCancel, await ShardCountAsync(runId, request));
+        Assert.Equal(RunState.Cancelled, (await run.GetStatusAsync()).State);
+    }
+
+    private async Task<int> ShardCountAsync(string runId, AuditRequest request)
+    {
+        var total = 0;
+        foreach (var model in request.Generated)
+        {
+            total += (await fixture.Cluster.GrainFactory.GetGrain<IModelAggregateGrain>($"{runId}/{model.Model}").GetShardIndicesAsync()).Count;
+        }
+
+        return total;
+    }
+}
