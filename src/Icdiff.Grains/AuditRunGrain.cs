@@ -36,6 +36,7 @@ internal sealed partial class AuditRunGrain(
     private string? _modelName;
     private string? _scoring;
     private Task? _driver;
+    private int _epoch = 1;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -45,6 +46,7 @@ internal sealed partial class AuditRunGrain(
         }
 
         _request = record.Request;
+        _epoch = record.Epoch + 1;
         _startedAt = record.StartedAt;
         _finishedAt = record.FinishedAt;
         _state = record.State;
@@ -60,7 +62,12 @@ internal sealed partial class AuditRunGrain(
             return;
         }
 
-        // The run was under way when its previous activation was lost: carry on from what is stored.
+        // The run was under way when its previous activation was lost: take it over (a later epoch) and carry on.
+        if (!await store.SaveRunAsync(record with { Epoch = _epoch }))
+        {
+            throw new InvalidOperationException($"run {record.RunId} was taken over by another activation while this one started.");
+        }
+
         Log.RunResumed(logger, this.GetPrimaryKeyString(), record.State);
         DelayDeactivation(TimeSpan.FromDays(7));
         _driver = DriveAsync(record.Request, _cancel.Token);
@@ -117,51 +124,115 @@ internal sealed partial class AuditRunGrain(
 
     private async Task DriveAsync(AuditRequest request, CancellationToken cancellationToken)
     {
-        var settings = options.Value;
-        var dispatcher = new ShardDispatcher(GrainFactory, settings.EffectiveShardsInFlight, settings.ShardAttempts, logger);
-        try
+        const int ClusterAttempts = 6;
+        for (var attempt = 1; ; attempt++)
         {
-            var embedder = embedders.Get(request.ModelManifest);
-            _modelName = embedder.Manifest.Name;
-            _scoring = embedder.Manifest.Scoring.Describe();
-
-            _state = RunState.IndexingGallery;
-            await SaveAsync();
-            var snapshot = await IndexGalleryAsync(request, embedder, dispatcher, cancellationToken);
-
-            _state = RunState.Scanning;
-            await SaveAsync();
-            foreach (var model in request.Generated)
+            var settings = options.Value;
+            var dispatcher = new ShardDispatcher(GrainFactory, settings.EffectiveShardsInFlight, settings.ShardAttempts, logger);
+            try
             {
-                await ScanModelAsync(request, model, snapshot, dispatcher, cancellationToken);
+                await DriveOnceAsync(request, dispatcher, cancellationToken);
+                _state = RunState.Completed;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Shards already handed to workers finish and are recorded (their results are valid); nothing new starts.
+                await dispatcher.SettleAsync();
+                _state = RunState.Cancelled;
+            }
+            catch (Exception ex) when (IsClusterFault(ex))
+            {
+                // A silo lost or shutting down is not a failure of the run: stored work is kept and the drive starts over.
+                await dispatcher.SettleAsync();
+                Log.ClusterFault(logger, ex, this.GetPrimaryKeyString(), attempt, ClusterAttempts);
+                if (attempt < ClusterAttempts && !cancellationToken.IsCancellationRequested)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(8, attempt * 2)), CancellationToken.None);
+                    continue;
+                }
+
+                // Give up this activation without recording an end: the next activation (any status call) resumes the run.
+                TryDeactivate();
+                return;
+            }
+            catch (Exception ex)
+            {
+                _state = RunState.Failed;
+                _error = ex.Message;
+                Log.RunFailed(logger, ex, this.GetPrimaryKeyString());
             }
 
-            await dispatcher.DrainAsync();
-            _state = RunState.Completed;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Shards already handed to workers finish and are recorded (their results are valid); nothing new starts.
-            await dispatcher.SettleAsync();
-            _state = RunState.Cancelled;
-        }
-        catch (Exception ex)
-        {
-            _state = RunState.Failed;
-            _error = ex.Message;
-            Log.RunFailed(logger, ex, this.GetPrimaryKeyString());
-        }
-        finally
-        {
             _finishedAt = DateTimeOffset.UtcNow;
             await SaveAsync();
-            DelayDeactivation(TimeSpan.FromHours(1));
+            try
+            {
+                DelayDeactivation(TimeSpan.FromHours(1));
+            }
+            catch (InvalidOperationException)
+            {
+                // This activation's silo is gone (in-process test clusters keep its tasks running); nothing to keep alive.
+            }
+
             Log.RunFinished(logger, this.GetPrimaryKeyString(), _state);
+            return;
         }
     }
 
-    private Task SaveAsync() =>
-        store.SaveRunAsync(new RunRecord(this.GetPrimaryKeyString(), _request!, _state, _error, _startedAt ?? DateTimeOffset.UtcNow, _finishedAt));
+    private async Task DriveOnceAsync(AuditRequest request, ShardDispatcher dispatcher, CancellationToken cancellationToken)
+    {
+        _galleryListed = _galleryDone = _galleryEmbedded = 0;
+        _galleryListingComplete = false;
+        _gallerySkipped.Clear();
+        var embedder = embedders.Get(request.ModelManifest);
+        _modelName = embedder.Manifest.Name;
+        _scoring = embedder.Manifest.Scoring.Describe();
+
+        _state = RunState.IndexingGallery;
+        await SaveAsync();
+        var snapshot = await IndexGalleryAsync(request, embedder, dispatcher, cancellationToken);
+
+        _state = RunState.Scanning;
+        await SaveAsync();
+        foreach (var model in request.Generated)
+        {
+            await ScanModelAsync(request, model, snapshot, dispatcher, cancellationToken);
+        }
+
+        await dispatcher.DrainAsync();
+    }
+
+    /// <summary>Faults of the cluster rather than of the run: a silo gone, shutting down or unreachable, or this activation's own silo lost.</summary>
+    private static bool IsClusterFault(Exception ex) => ex switch
+    {
+        SiloUnavailableException or OrleansMessageRejectionException or TimeoutException => true,
+        InvalidOperationException when ex.Message.StartsWith("Attempt to access an invalid activation", StringComparison.Ordinal) => true,
+        OrleansException when ex.Message.Contains("shutting down", StringComparison.OrdinalIgnoreCase) => true,
+        AggregateException a => a.InnerExceptions.All(IsClusterFault),
+        _ => false,
+    };
+
+    private void TryDeactivate()
+    {
+        try
+        {
+            DeactivateOnIdle();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already invalid: its silo is gone.
+        }
+    }
+
+    private async Task SaveAsync()
+    {
+        var record = new RunRecord(this.GetPrimaryKeyString(), _request!, _state, _error, _startedAt ?? DateTimeOffset.UtcNow, _finishedAt, _epoch);
+        if (!await store.SaveRunAsync(record))
+        {
+            // A later activation owns the run: this one is stale (its silo was cut off) and must stop writing and working.
+            Log.Superseded(logger, this.GetPrimaryKeyString(), _epoch);
+            await _cancel.CancelAsync();
+        }
+    }
 
     /// <summary>Progress of a finished run reloaded from its aggregates, so its status reads as it did.</summary>
     private async Task RestoreFinishedProgressAsync(AuditRequest request)
@@ -282,6 +353,12 @@ internal sealed partial class AuditRunGrain(
 
         [LoggerMessage(EventId = GrainEventIds.RunResumed, Level = LogLevel.Warning, Message = "Run {Run} resumed from its stored state ({State})")]
         public static partial void RunResumed(ILogger logger, string run, RunState state);
+
+        [LoggerMessage(EventId = GrainEventIds.RunSuperseded, Level = LogLevel.Warning, Message = "Run {Run}: activation of epoch {Epoch} was superseded by a later one and stops")]
+        public static partial void Superseded(ILogger logger, string run, int epoch);
+
+        [LoggerMessage(EventId = GrainEventIds.RunClusterFault, Level = LogLevel.Warning, Message = "Run {Run}: a cluster fault interrupted the drive (attempt {Attempt} of {Attempts}); stored work is kept")]
+        public static partial void ClusterFault(ILogger logger, Exception exception, string run, int attempt, int attempts);
 
         [LoggerMessage(EventId = GrainEventIds.RunFailed, Level = LogLevel.Error, Message = "Run {Run} failed")]
         public static partial void RunFailed(ILogger logger, Exception exception, string run);

@@ -11,4 +11,6 @@ internal static class GrainEventIds
     public const int ShardRetried = 4005;
     public const int DuplicateShard = 4006;
     public const int RunResumed = 4007;
+    public const int RunSuperseded = 4008;
+    public const int RunClusterFault = 4009;
 }

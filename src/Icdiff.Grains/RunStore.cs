@@ -3,8 +3,12 @@ using System.Text.Json;
 
 namespace Icdiff.Grains;
 
-/// <summary>What a run must remember across restarts: its request, where it got to, and when.</summary>
-public sealed record RunRecord(string RunId, AuditRequest Request, RunState State, string? Error, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt);
+/// <summary>
+/// What a run must remember across restarts: its request, where it got to, and when. <see cref="Epoch"/> grows with
+/// every activation that takes the run over, so a stale activation (a silo cut off but not yet dead) cannot
+/// overwrite the record of its successor.
+/// </summary>
+public sealed record RunRecord(string RunId, AuditRequest Request, RunState State, string? Error, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, int Epoch = 1);
 
 /// <summary>
 /// Durable state of runs: the run record, rewritten on every state change, and each model's shard results, written
@@ -13,7 +17,8 @@ public sealed record RunRecord(string RunId, AuditRequest Request, RunState Stat
 /// </summary>
 public interface IRunStore
 {
-    Task SaveRunAsync(RunRecord record);
+    /// <summary>Stores the record unless the stored one has a later epoch; returns whether it was stored.</summary>
+    Task<bool> SaveRunAsync(RunRecord record);
 
     Task<RunRecord?> LoadRunAsync(string runId);
 
@@ -36,8 +41,16 @@ public sealed class FileRunStore(string dataDirectory) : IRunStore
 
     private string RunsFolder => Path.Combine(dataDirectory, "runs");
 
-    public async Task SaveRunAsync(RunRecord record) =>
+    public async Task<bool> SaveRunAsync(RunRecord record)
+    {
+        if (await LoadRunAsync(record.RunId) is { } stored && stored.Epoch > record.Epoch)
+        {
+            return false;
+        }
+
         await WriteAtomicallyAsync(Path.Combine(RunFolder(record.RunId), "run.json"), JsonSerializer.SerializeToUtf8Bytes(record, Json));
+        return true;
+    }
 
     public async Task<RunRecord?> LoadRunAsync(string runId)
     {
