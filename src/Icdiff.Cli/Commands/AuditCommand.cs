@@ -25,7 +25,8 @@ internal static class AuditCommand
             await AuditSession.WriteReportAsync(report, request, outDirectory, ct);
             AuditSession.PrintSummary(report, Console.Out);
             Console.WriteLine($"Report: {Path.Combine(outDirectory, ReportWriter.HtmlFile)} (+ {ReportWriter.JsonFile}, {ReportWriter.CsvFile})");
-            Console.WriteLine($"Peak memory: {Environment.WorkingSet / (1024 * 1024)} MB now, {System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024)} MB at most");
+            var gc = GC.GetGCMemoryInfo();
+            Console.WriteLine($"Peak memory: {Environment.WorkingSet / (1024 * 1024)} MB now, {System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024)} MB at most (managed heap {gc.HeapSizeBytes / (1024 * 1024)} MB, largest {gc.PromotedBytes / (1024 * 1024)} MB promoted)");
             return 0;
         }));
         return command;
