@@ -116,9 +116,19 @@ internal static partial class AuditSession
         }
     }
 
+    public static async Task<AuditReport> RunOnClusterAsync(AuditRequest request, string redis, string clusterId, CancellationToken cancellationToken)
+    {
+        var runId = NewRunId();
+        await using var cluster = await ClusterConnection.ConnectAsync(redis, clusterId, cancellationToken);
+        Console.WriteLine($"Run {runId}: gallery {request.GalleryLocation}, {request.Generated.Count} model corpora, on cluster '{clusterId}'");
+        return await AuditRunner.RunAsync(cluster.Grains, runId, request, ProgressDisplay.ForConsole(), cancellationToken);
+    }
+
+    private static string NewRunId() => string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x10000):x4}");
+
     public static async Task<AuditReport> RunAsync(AuditRequest request, string dataDirectory, CancellationToken cancellationToken)
     {
-        var runId = string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x10000):x4}");
+        var runId = NewRunId();
         Console.WriteLine($"Run {runId}: gallery {request.GalleryLocation}, {request.Generated.Count} model corpora, data in {dataDirectory}");
         await using var silo = await EmbeddedSilo.StartAsync(dataDirectory, cancellationToken);
         return await AuditRunner.RunAsync(silo.Grains, runId, request, ProgressDisplay.ForConsole(), cancellationToken);

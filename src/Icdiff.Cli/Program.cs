@@ -11,6 +11,8 @@ var root = new RootCommand("icdiff: audits diffusion models for replication of g
     BenchCommand.Create(),
     RunsCommand.CreateList(),
     RunsCommand.CreateResume(),
+    ClusterRunCommands.CreateStatus(),
+    ClusterRunCommands.CreateCancel(),
     CalibrateBuiltinCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -8,5 +8,8 @@ public interface IAuditRunGrain : IGrainWithStringKey
 
     Task<RunStatus> GetStatusAsync();
 
+    /// <summary>The request the run was started with; null for a run id never started.</summary>
+    Task<AuditRequest?> GetRequestAsync();
+
     Task CancelAsync();
 }

@@ -111,6 +111,8 @@ internal sealed partial class AuditRunGrain(
         _modelName,
         _scoring));
 
+    public Task<AuditRequest?> GetRequestAsync() => Task.FromResult(_request);
+
     public async Task CancelAsync()
     {
         await _cancel.CancelAsync();

@@ -1,0 +1,69 @@
+using System.CommandLine;
+using System.Globalization;
+using Icdiff.Grains;
+
+namespace Icdiff.Cli.Commands;
+
+/// <summary>
+/// Runs on a cluster: <c>icdiff status &lt;run&gt; --cluster ...</c> shows progress (and, with <c>--follow</c>, follows the
+/// run to its end and writes the report; a run interrupted by a cluster restart resumes when asked), and
+/// <c>icdiff cancel &lt;run&gt; --cluster ...</c> stops one.
+/// </summary>
+internal static class ClusterRunCommands
+{
+    public static Command CreateStatus()
+    {
+        var runId = new Argument<string>("run") { Description = "The run id printed when the run was submitted." };
+        var cluster = new Option<string>("--cluster") { Description = "The cluster's Redis (host:port[,options]).", Required = true };
+        var clusterId = new Option<string>("--cluster-id") { Description = "The cluster's id.", DefaultValueFactory = _ => "icdiff" };
+        var follow = new Option<bool>("--follow") { Description = "Follow the run to its end and write its report." };
+        var output = new Option<string?>("--out") { Description = "Folder for the report when following." };
+        var command = new Command("status", "Show a cluster run's progress; --follow waits for its end and writes the report.") { runId, cluster, clusterId, follow, output };
+        command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
+        {
+            var id = parse.GetValue(runId)!;
+            await using var connection = await ClusterConnection.ConnectAsync(parse.GetValue(cluster)!, parse.GetValue(clusterId)!, ct);
+            var run = connection.Grains.GetGrain<IAuditRunGrain>(id);
+            // The first call activates the run grain, which resumes a run its cluster lost mid-way.
+            var request = await run.GetRequestAsync() ?? throw new CliError($"no run '{id}' on this cluster.");
+            var status = await run.GetStatusAsync();
+            var models = string.Join(", ", status.Models.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Model} {m.Done}/{m.Listed}")));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Run {id}: {status.State}; gallery {status.GalleryDone}/{status.GalleryListed}; {models}"));
+            if (!parse.GetValue(follow))
+            {
+                return status.State == RunState.Failed ? 1 : 0;
+            }
+
+            var report = await AuditRunner.FollowAsync(connection.Grains, id, request, status, ProgressDisplay.ForConsole(), ct);
+            var outDirectory = Path.GetFullPath(parse.GetValue(output) ?? "icdiff-report");
+            await AuditSession.WriteReportAsync(report, request, outDirectory, ct);
+            AuditSession.PrintSummary(report, Console.Out);
+            Console.WriteLine($"Report: {Path.Combine(outDirectory, Icdiff.Reporting.ReportWriter.HtmlFile)}");
+            return 0;
+        }));
+        return command;
+    }
+
+    public static Command CreateCancel()
+    {
+        var runId = new Argument<string>("run") { Description = "The run id." };
+        var cluster = new Option<string>("--cluster") { Description = "The cluster's Redis (host:port[,options]).", Required = true };
+        var clusterId = new Option<string>("--cluster-id") { Description = "The cluster's id.", DefaultValueFactory = _ => "icdiff" };
+        var command = new Command("cancel", "Cancel a cluster run: nothing new is dispatched; shards in flight finish and are kept.") { runId, cluster, clusterId };
+        command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
+        {
+            var id = parse.GetValue(runId)!;
+            await using var connection = await ClusterConnection.ConnectAsync(parse.GetValue(cluster)!, parse.GetValue(clusterId)!, ct);
+            var run = connection.Grains.GetGrain<IAuditRunGrain>(id);
+            if (await run.GetRequestAsync() is null)
+            {
+                throw new CliError($"no run '{id}' on this cluster.");
+            }
+
+            await run.CancelAsync();
+            Console.WriteLine($"Run {id}: {(await run.GetStatusAsync()).State}");
+            return 0;
+        }));
+        return command;
+    }
+}
