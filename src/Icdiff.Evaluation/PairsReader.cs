@@ -81,54 +81,8 @@ public static class PairsReader
         return rows;
     }
 
-    /// <summary>RFC 4180 fields of one line (quoted fields may hold commas and doubled quotes; not newlines).</summary>
-    private static List<string> SplitCsv(string line, string path, int lineNumber)
-    {
-        var fields = new List<string>();
-        var field = new StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < line.Length; i++)
-        {
-            var c = line[i];
-            if (quoted)
-            {
-                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"')
-                {
-                    field.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    quoted = false;
-                }
-                else
-                {
-                    field.Append(c);
-                }
-            }
-            else if (c == '"' && field.Length == 0)
-            {
-                quoted = true;
-            }
-            else if (c == ',')
-            {
-                fields.Add(field.ToString());
-                field.Clear();
-            }
-            else
-            {
-                field.Append(c);
-            }
-        }
-
-        if (quoted)
-        {
-            throw new PairsFormatException($"pairs file '{path}' line {lineNumber}: a quoted field is not closed.");
-        }
-
-        fields.Add(field.ToString());
-        return fields;
-    }
+    private static List<string> SplitCsv(string line, string path, int lineNumber) =>
+        CsvLine.TrySplit(line, out var fields) ? fields : throw new PairsFormatException($"pairs file '{path}' line {lineNumber}: a quoted field is not closed.");
 
     private static List<LabelledPair> ReadJsonLines(string path)
     {

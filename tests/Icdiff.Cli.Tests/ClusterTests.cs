@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text.Json;
 using Icdiff.Synthesis;
 using StackExchange.Redis;
 
@@ -41,7 +40,7 @@ public sealed class ClusterTests
             // 1. A whole run through the cluster.
             var whole = await CliProcess.RunAsync(TimeSpan.FromMinutes(5), null, null, ["audit", .. request, "--cluster", connection, "--out", Path.Combine(root, "whole")]);
             Assert.True(whole.ExitCode == 0, $"{whole.Stdout}\n{whole.Stderr}");
-            Assert.Equal(await ResultAsync(Path.Combine(root, "embedded")), await ResultAsync(Path.Combine(root, "whole")));
+            Assert.Equal(await ReportResult.ReadAsync(Path.Combine(root, "embedded")), await ReportResult.ReadAsync(Path.Combine(root, "whole")));
 
             // 2. A run interrupted by killing the client and both silos once some shards are stored.
             using var store = await ConnectionMultiplexer.ConnectAsync(connection);
@@ -77,7 +76,7 @@ public sealed class ClusterTests
             var resumed = await CliProcess.RunAsync(TimeSpan.FromMinutes(5), null, null, ["status", runId, "--cluster", connection, "--follow", "--out", Path.Combine(root, "resumed")]);
 
             Assert.True(resumed.ExitCode == 0, $"{resumed.Stdout}\n{resumed.Stderr}");
-            Assert.Equal(await ResultAsync(Path.Combine(root, "embedded")), await ResultAsync(Path.Combine(root, "resumed")));
+            Assert.Equal(await ReportResult.ReadAsync(Path.Combine(root, "embedded")), await ReportResult.ReadAsync(Path.Combine(root, "resumed")));
         }
         finally
         {
@@ -171,19 +170,5 @@ public sealed class ClusterTests
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task<string> ResultAsync(string outDirectory)
-    {
-        using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(outDirectory, "report.json"), Token));
-        var lines = new List<string>();
-        foreach (var model in report.RootElement.GetProperty("models").EnumerateArray())
-        {
-            lines.Add(model.GetProperty("summary").GetRawText());
-            lines.AddRange(model.GetProperty("matches").EnumerateArray().Select(m => m.GetRawText()).Order(StringComparer.Ordinal));
-            lines.AddRange(model.GetProperty("skipped").EnumerateArray().Select(m => m.GetRawText()).Order(StringComparer.Ordinal));
-        }
-
-        return string.Join('\n', lines);
     }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Icdiff.Synthesis;
 
 namespace Icdiff.Cli.Tests;
@@ -49,24 +48,10 @@ public sealed class ResumeTests
         Assert.Contains(runId, listed.Stdout, StringComparison.Ordinal);
         Assert.Contains("Scanning", listed.Stdout, StringComparison.Ordinal);
         Assert.True(resumed.ExitCode == 0, $"{resumed.Stdout}\n{resumed.Stderr}");
-        Assert.Equal(await ResultAsync(Path.Combine(root, "whole")), await ResultAsync(Path.Combine(root, "resumed")));
+        Assert.Equal(await ReportResult.ReadAsync(Path.Combine(root, "whole")), await ReportResult.ReadAsync(Path.Combine(root, "resumed")));
         Assert.Equal(totalShards, StoredShards(runsFolder));
     }
 
     private static int StoredShards(string runsFolder) =>
         Directory.Exists(runsFolder) ? Directory.EnumerateFiles(runsFolder, "*.json", SearchOption.AllDirectories).Count(f => Path.GetFileName(Path.GetDirectoryName(Path.GetDirectoryName(f))) == "models") : 0;
-
-    private static async Task<string> ResultAsync(string outDirectory)
-    {
-        using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(outDirectory, "report.json"), Token));
-        var lines = new List<string>();
-        foreach (var model in report.RootElement.GetProperty("models").EnumerateArray())
-        {
-            lines.Add(model.GetProperty("summary").GetRawText());
-            lines.AddRange(model.GetProperty("matches").EnumerateArray().Select(m => m.GetRawText()).Order(StringComparer.Ordinal));
-            lines.AddRange(model.GetProperty("skipped").EnumerateArray().Select(m => m.GetRawText()).Order(StringComparer.Ordinal));
-        }
-
-        return string.Join('\n', lines);
-    }
 }

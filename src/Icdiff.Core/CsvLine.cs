@@ -1,0 +1,51 @@
+using System.Text;
+
+namespace Icdiff.Core;
+
+/// <summary>RFC 4180 fields of one CSV line: quoted fields may hold commas and doubled quotes (not newlines).</summary>
+public static class CsvLine
+{
+    /// <summary>Splits <paramref name="line"/>; false when a quoted field is not closed.</summary>
+    public static bool TrySplit(string line, out List<string> fields)
+    {
+        fields = [];
+        var field = new StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"')
+                {
+                    field.Append('"');
+                    i++;
+                }
+                else if (c == '"')
+                {
+                    quoted = false;
+                }
+                else
+                {
+                    field.Append(c);
+                }
+            }
+            else if (c == '"' && field.Length == 0)
+            {
+                quoted = true;
+            }
+            else if (c == ',')
+            {
+                fields.Add(field.ToString());
+                field.Clear();
+            }
+            else
+            {
+                field.Append(c);
+            }
+        }
+
+        fields.Add(field.ToString());
+        return !quoted;
+    }
+}
