@@ -22,6 +22,17 @@ internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, int ma
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+        // Calls that finished while slots were free are still listed; drop them (surfacing a failure) so the list stays bounded.
+        for (var i = _inFlight.Count - 1; i >= 0; i--)
+        {
+            if (_inFlight[i].IsCompleted)
+            {
+                var done = _inFlight[i];
+                _inFlight.RemoveAt(i);
+                await done;
+            }
+        }
+
         var slot = _freeSlots.Dequeue();
         _inFlight.Add(RunAsync(slot, call, onCompleted, cancellationToken));
     }
