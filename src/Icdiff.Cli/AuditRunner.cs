@@ -28,7 +28,7 @@ internal static class AuditRunner
             {
                 progress.Update(status, clock.Elapsed);
                 await Task.Delay(250, CancellationToken.None);
-                status = await run.GetStatusAsync();
+                status = await ClusterRetry.RunAsync(run.GetStatusAsync, cancellationToken);
             }
         }
 

@@ -25,8 +25,8 @@ internal static class ClusterRunCommands
             await using var connection = await ClusterConnection.ConnectAsync(parse.GetValue(cluster)!, parse.GetValue(clusterId)!, ct);
             var run = connection.Grains.GetGrain<IAuditRunGrain>(id);
             // The first call activates the run grain, which resumes a run its cluster lost mid-way.
-            var request = await run.GetRequestAsync() ?? throw new CliError($"no run '{id}' on this cluster.");
-            var status = await run.GetStatusAsync();
+            var request = await ClusterRetry.RunAsync(run.GetRequestAsync, ct) ?? throw new CliError($"no run '{id}' on this cluster.");
+            var status = await ClusterRetry.RunAsync(run.GetStatusAsync, ct);
             var models = string.Join(", ", status.Models.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Model} {m.Done}/{m.Listed}")));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Run {id}: {status.State}; gallery {status.GalleryDone}/{status.GalleryListed}; {models}"));
             if (!parse.GetValue(follow))
