@@ -42,7 +42,7 @@ internal static class AuditRunner
         var models = new List<ModelReport>();
         foreach (var model in request.Generated)
         {
-            var aggregate = grains.GetGrain<IModelAggregateGrain>($"{runId}/{model.Model}");
+            var aggregate = grains.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(runId, model.Model));
             var summary = await aggregate.GetSummaryAsync(request.MinLevel);
             models.Add(new ModelReport(model.Location, summary, await PageAsync(aggregate.GetMatchesAsync), await PageAsync(aggregate.GetSkipsAsync), null));
         }

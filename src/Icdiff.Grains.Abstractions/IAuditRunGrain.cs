@@ -12,4 +12,11 @@ public interface IAuditRunGrain : IGrainWithStringKey
     Task<AuditRequest?> GetRequestAsync();
 
     Task CancelAsync();
+
+    /// <summary>
+    /// Carries a failed or cancelled run on from its stored results (only unrecorded items are processed); with
+    /// <paramref name="retryFailed"/>, also re-runs the items that were skipped, in any finished run. A run under
+    /// way is left as it is. Returns the status.
+    /// </summary>
+    Task<RunStatus> ResumeAsync(bool retryFailed);
 }

@@ -1,20 +1,27 @@
 namespace Icdiff.Grains;
 
 /// <summary>
-/// The results of one model in one run, keyed "{runId}/{model}". Shard results are keyed by shard index, so a
-/// shard reported twice (a retried call) is counted once.
+/// The results of one model in one run, keyed "{runId}/{model}" (<see cref="ModelAggregateKey"/>). Results are kept
+/// per item: a delivery stored twice, or an item delivered twice (a retried shard), is counted once; a later
+/// outcome replaces an earlier skip (a failed item that succeeded on retry), never a match.
 /// </summary>
 public interface IModelAggregateGrain : IGrainWithStringKey
 {
-    /// <summary>Records a shard; returns false when that shard was already recorded.</summary>
-    Task<bool> ReportAsync(ShardResult result);
+    /// <summary>Records a delivery (stored before it returns); returns the number of items recorded for the model so far.</summary>
+    Task<int> ReportAsync(ShardResult result);
 
     Task<ModelSummary> GetSummaryAsync(int minLevel);
 
-    /// <summary>The shards recorded so far; a resumed run dispatches only the others.</summary>
-    Task<IReadOnlyList<int>> GetShardIndicesAsync();
+    /// <summary>Keys of the items recorded so far (only those with a match when <paramref name="matchedOnly"/>); a resumed run dispatches only the others.</summary>
+    Task<IReadOnlyList<string>> GetRecordedKeysAsync(bool matchedOnly);
 
     Task<IReadOnlyList<MatchRecord>> GetMatchesAsync(int skip, int take);
 
     Task<IReadOnlyList<SkipRecord>> GetSkipsAsync(int skip, int take);
+}
+
+/// <summary>The key of a model's aggregate grain within a run.</summary>
+public static class ModelAggregateKey
+{
+    public static string For(string runId, string model) => $"{runId}/{model}";
 }

@@ -8,5 +8,6 @@ public interface IWorkerGrain : IGrainWithIntegerKey
 {
     Task<GalleryBatchResult> EmbedGalleryAsync(GalleryBatch batch);
 
-    Task<ShardResult> ScanAsync(ScanShard shard);
+    /// <summary>Scans a shard and records its items with the model's aggregate in checkpoints of a few items each.</summary>
+    Task<ShardScanReport> ScanAsync(ScanShard shard);
 }

@@ -54,12 +54,31 @@ public sealed record ScanShard(
     [property: Id(6)] int Candidates,
     [property: Id(7)] IReadOnlyList<ImageRef> Items);
 
+/// <summary>
+/// Outcomes of some items of one shard, recorded together: a checkpoint. A worker delivers a shard in pieces of
+/// a few items as they finish. <see cref="DeliveryId"/> names this delivery, so the same delivery stored twice is
+/// one delivery, and an item delivered by two deliveries (a retried shard) is counted once.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record ShardResult(
     [property: Id(0)] string Model,
     [property: Id(1)] int ShardIndex,
     [property: Id(2)] IReadOnlyList<MatchRecord> Matches,
-    [property: Id(3)] IReadOnlyList<SkipRecord> Skipped);
+    [property: Id(3)] IReadOnlyList<SkipRecord> Skipped,
+    [property: Id(4)] string DeliveryId = "",
+    [property: Id(5)] DateTimeOffset RecordedAt = default)
+{
+    /// <summary>The storage name of this delivery: its id, or the shard index for a delivery of a whole shard.</summary>
+    public string EffectiveDeliveryId => DeliveryId.Length > 0 ? DeliveryId : ShardIndex.ToString("D7", System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>What a worker reports back for a scanned shard: items handled, and the model's recorded total after its last checkpoint.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ShardScanReport(
+    [property: Id(0)] string Model,
+    [property: Id(1)] int ShardIndex,
+    [property: Id(2)] int Items,
+    [property: Id(3)] int RecordedTotal);
 
 /// <summary>Per-model figures: counts, the ratio with its Wilson interval, the level histogram and skips by reason.</summary>
 [GenerateSerializer, Immutable]

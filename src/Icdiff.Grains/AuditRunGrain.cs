@@ -23,7 +23,7 @@ internal sealed partial class AuditRunGrain(
 {
     private readonly List<SkipRecord> _gallerySkipped = [];
     private readonly Dictionary<string, ModelProgress> _models = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _cancel = new();
+    private CancellationTokenSource _cancel = new();
     private AuditRequest? _request;
     private RunState _state = RunState.Pending;
     private string? _error;
@@ -37,6 +37,7 @@ internal sealed partial class AuditRunGrain(
     private string? _scoring;
     private Task? _driver;
     private int _epoch = 1;
+    private bool _retryFailed;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -51,6 +52,7 @@ internal sealed partial class AuditRunGrain(
         _finishedAt = record.FinishedAt;
         _state = record.State;
         _error = record.Error;
+        _retryFailed = record.RetryFailed;
         foreach (var model in record.Request.Generated)
         {
             _models[model.Model] = new ModelProgress(model.Model, 0, 0, false);
@@ -122,6 +124,36 @@ internal sealed partial class AuditRunGrain(
         }
     }
 
+    public async Task<RunStatus> ResumeAsync(bool retryFailed)
+    {
+        if (_request is null)
+        {
+            throw new InvalidOperationException($"run {this.GetPrimaryKeyString()} was never started.");
+        }
+
+        var finished = _state is RunState.Completed or RunState.Failed or RunState.Cancelled;
+        if (!finished || _driver is { IsCompleted: false } || (_state == RunState.Completed && !retryFailed))
+        {
+            return await GetStatusAsync();
+        }
+
+        if (_cancel.IsCancellationRequested)
+        {
+            _cancel.Dispose();
+            _cancel = new CancellationTokenSource();
+        }
+
+        _retryFailed |= retryFailed;
+        _state = RunState.Pending;
+        _error = null;
+        _finishedAt = null;
+        await SaveAsync();
+        Log.RunResumedOnRequest(logger, this.GetPrimaryKeyString(), _retryFailed);
+        DelayDeactivation(TimeSpan.FromDays(7));
+        _driver = DriveAsync(_request, _cancel.Token);
+        return await GetStatusAsync();
+    }
+
     public void Dispose() => _cancel.Dispose();
 
     private async Task DriveAsync(AuditRequest request, CancellationToken cancellationToken)
@@ -130,11 +162,12 @@ internal sealed partial class AuditRunGrain(
         for (var attempt = 1; ; attempt++)
         {
             var settings = options.Value;
-            var dispatcher = new ShardDispatcher(GrainFactory, settings.EffectiveShardsInFlight, settings.ShardAttempts, logger);
+            var dispatcher = new ShardDispatcher(GrainFactory, settings.EffectiveShardsInFlight, settings.ShardAttempts, settings.WorkerWaitTimeout, logger);
             try
             {
                 await DriveOnceAsync(request, dispatcher, cancellationToken);
                 _state = RunState.Completed;
+                _retryFailed = false;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -227,7 +260,7 @@ internal sealed partial class AuditRunGrain(
 
     private async Task SaveAsync()
     {
-        var record = new RunRecord(this.GetPrimaryKeyString(), _request!, _state, _error, _startedAt ?? DateTimeOffset.UtcNow, _finishedAt, _epoch);
+        var record = new RunRecord(this.GetPrimaryKeyString(), _request!, _state, _error, _startedAt ?? DateTimeOffset.UtcNow, _finishedAt, _epoch, _retryFailed);
         if (!await store.SaveRunAsync(record))
         {
             // A later activation owns the run: this one is stale (its silo was cut off) and must stop writing and working.
@@ -241,7 +274,7 @@ internal sealed partial class AuditRunGrain(
     {
         foreach (var model in request.Generated)
         {
-            var summary = await GrainFactory.GetGrain<IModelAggregateGrain>($"{this.GetPrimaryKeyString()}/{model.Model}").GetSummaryAsync(request.MinLevel);
+            var summary = await GrainFactory.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(this.GetPrimaryKeyString(), model.Model)).GetSummaryAsync(request.MinLevel);
             var done = summary.Scanned + summary.Skipped;
             _models[model.Model] = new ModelProgress(model.Model, done, done, true);
         }
@@ -285,32 +318,37 @@ internal sealed partial class AuditRunGrain(
     private async Task ScanModelAsync(AuditRequest request, ModelCorpus model, GallerySnapshot snapshot, ShardDispatcher dispatcher, CancellationToken cancellationToken)
     {
         var source = corpora.Open(model.Location);
-        var aggregate = GrainFactory.GetGrain<IModelAggregateGrain>($"{this.GetPrimaryKeyString()}/{model.Model}");
-        // Shards already stored (a resumed run) are not dispatched again; listing is deterministic, so shard i is the same images.
-        var stored = (await aggregate.GetShardIndicesAsync()).ToHashSet();
-        var summary = await aggregate.GetSummaryAsync(request.MinLevel);
-        _models[model.Model] = new ModelProgress(model.Model, 0, summary.Scanned + summary.Skipped, false);
+        var aggregate = GrainFactory.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(this.GetPrimaryKeyString(), model.Model));
+        // Items already recorded (a resumed run) are not dispatched again, nor, when retrying, are those with a match.
+        // Listing is deterministic, so shard i holds the same images; only its unrecorded items are sent.
+        var recorded = (await aggregate.GetRecordedKeysAsync(matchedOnly: _retryFailed)).ToHashSet(StringComparer.Ordinal);
+        _models[model.Model] = new ModelProgress(model.Model, 0, recorded.Count, false);
+        if (_retryFailed)
+        {
+            Log.RetryingFailed(logger, this.GetPrimaryKeyString(), model.Model, recorded.Count);
+        }
+
         var shardIndex = 0;
         await foreach (var chunk in Chunk(source.ListAsync(cancellationToken), request.ShardSize, cancellationToken))
         {
             var progress = _models[model.Model];
             _models[model.Model] = progress with { Listed = progress.Listed + chunk.Count };
-            if (stored.Contains(shardIndex))
+            var pending = recorded.Count == 0 ? chunk : [.. chunk.Where(i => !recorded.Contains(i.Key))];
+            if (pending.Count == 0)
             {
                 shardIndex++;
                 continue;
             }
 
-            var shard = new ScanShard(this.GetPrimaryKeyString(), model.Model, shardIndex++, model.Location, request.ModelManifest, snapshot, request.Candidates, chunk);
+            var shard = new ScanShard(this.GetPrimaryKeyString(), model.Model, shardIndex++, model.Location, request.ModelManifest, snapshot, request.Candidates, pending);
             await dispatcher.DispatchAsync(
                 worker => worker.ScanAsync(shard),
-                async result =>
+                report =>
                 {
-                    if (await aggregate.ReportAsync(result))
-                    {
-                        var current = _models[model.Model];
-                        _models[model.Model] = current with { Done = current.Done + result.Matches.Count + result.Skipped.Count };
-                    }
+                    var current = _models[model.Model];
+                    var done = _retryFailed ? current.Done + report.Items : Math.Max(current.Done, report.RecordedTotal);
+                    _models[model.Model] = current with { Done = done };
+                    return Task.CompletedTask;
                 },
                 cancellationToken);
         }
@@ -361,6 +399,12 @@ internal sealed partial class AuditRunGrain(
 
         [LoggerMessage(EventId = GrainEventIds.RunClusterFault, Level = LogLevel.Warning, Message = "Run {Run}: a cluster fault interrupted the drive (attempt {Attempt} of {Attempts}); stored work is kept")]
         public static partial void ClusterFault(ILogger logger, Exception exception, string run, int attempt, int attempts);
+
+        [LoggerMessage(EventId = GrainEventIds.RunRetryingFailed, Level = LogLevel.Information, Message = "Run {Run}, model {Model}: re-running skipped items ({Matched} items with a match are kept)")]
+        public static partial void RetryingFailed(ILogger logger, string run, string model, int matched);
+
+        [LoggerMessage(EventId = GrainEventIds.RunResumedOnRequest, Level = LogLevel.Information, Message = "Run {Run} resumed on request (retrying skipped items: {RetryFailed})")]
+        public static partial void RunResumedOnRequest(ILogger logger, string run, bool retryFailed);
 
         [LoggerMessage(EventId = GrainEventIds.RunFailed, Level = LogLevel.Error, Message = "Run {Run} failed")]
         public static partial void RunFailed(ILogger logger, Exception exception, string run);

@@ -2,6 +2,8 @@ using Icdiff.Core;
 using Icdiff.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 
 namespace Icdiff.Grains;
 
@@ -17,6 +19,24 @@ public static class AuditSiloBuilderExtensions
             .BindConfiguration(AuditSiloOptions.SectionName)
             .Validate(o => { o.Validate(); return true; })
             .ValidateOnStart();
+        // A silo hosts only its roles' grains: placement then never picks it for the others, and a cluster with no
+        // worker silo is found when a worker call cannot be placed (see ShardDispatcher).
+        silo.Services.AddOptions<GrainTypeOptions>().PostConfigure<IOptions<AuditSiloOptions>>((types, audit) =>
+        {
+#pragma warning disable IL2026 // grain classes are registered by the generated manifest; this only removes entries
+            if (!audit.Value.IsWorker)
+            {
+                types.Classes.Remove(typeof(WorkerGrain));
+            }
+
+            if (!audit.Value.IsCoordinator)
+            {
+                types.Classes.Remove(typeof(AuditRunGrain));
+                types.Classes.Remove(typeof(ModelAggregateGrain));
+                types.Classes.Remove(typeof(GalleryIndexGrain));
+            }
+#pragma warning restore IL2026
+        });
         silo.Services.AddImagePipeline();
         silo.Services.TryAddSingleton<GalleryIndexCache>();
         silo.Services.TryAddSingleton<CorpusSourceResolver>();

@@ -14,6 +14,23 @@ public sealed class AuditSiloOptions
     /// <summary>Attempts per shard before the run fails (a silo lost mid-call is retried elsewhere).</summary>
     public int ShardAttempts { get; set; } = 3;
 
+    /// <summary>
+    /// What this silo hosts, comma-separated: <c>coordinator</c> (run, aggregate and gallery-index grains) and
+    /// <c>worker</c> (decode, embed and search: the GPU silos in production). A silo without a role never activates
+    /// that role's grains.
+    /// </summary>
+    public string Roles { get; set; } = "coordinator,worker";
+
+    /// <summary>How long a run waits for a worker silo to join before it fails with that reason.</summary>
+    public TimeSpan WorkerWaitTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Items a worker records at a time while it scans a shard, so a resumed run redoes only unrecorded items.</summary>
+    public int CheckpointItems { get; set; } = 16;
+
+    public bool IsWorker => HasRole(SiloRoles.Worker);
+
+    public bool IsCoordinator => HasRole(SiloRoles.Coordinator);
+
     public int EffectiveShardsInFlight => MaxShardsInFlight > 0 ? MaxShardsInFlight : Math.Max(4, 4 * Environment.ProcessorCount);
 
     public void Validate()
@@ -28,9 +45,37 @@ public sealed class AuditSiloOptions
             throw new ArgumentException($"{SectionName}:MaxShardsInFlight must be 0..10000 (got {MaxShardsInFlight}).");
         }
 
+        var roles = RoleList();
+        if (roles.Length == 0 || roles.Any(r => r is not (SiloRoles.Coordinator or SiloRoles.Worker)))
+        {
+            throw new ArgumentException($"{SectionName}:Roles must list one or both of '{SiloRoles.Coordinator}' and '{SiloRoles.Worker}' (got '{Roles}').");
+        }
+
+        if (WorkerWaitTimeout < TimeSpan.Zero || WorkerWaitTimeout > TimeSpan.FromDays(1))
+        {
+            throw new ArgumentException($"{SectionName}:WorkerWaitTimeout must be 0 .. 1 day (got {WorkerWaitTimeout}).");
+        }
+
+        if (CheckpointItems is < 1 or > 100_000)
+        {
+            throw new ArgumentException($"{SectionName}:CheckpointItems must be 1..100000 (got {CheckpointItems}).");
+        }
+
         if (ShardAttempts is < 1 or > 100)
         {
             throw new ArgumentException($"{SectionName}:ShardAttempts must be 1..100 (got {ShardAttempts}).");
         }
     }
+
+    private bool HasRole(string role) => RoleList().Contains(role, StringComparer.Ordinal);
+
+    private string[] RoleList() => (Roles ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(r => r.ToLowerInvariant()).ToArray();
+}
+
+/// <summary>The roles a silo can declare in <see cref="AuditSiloOptions.Roles"/>.</summary>
+public static class SiloRoles
+{
+    public const string Coordinator = "coordinator";
+
+    public const string Worker = "worker";
 }

@@ -13,4 +13,7 @@ internal static class GrainEventIds
     public const int RunResumed = 4007;
     public const int RunSuperseded = 4008;
     public const int RunClusterFault = 4009;
+    public const int WaitingForWorker = 4010;
+    public const int RunRetryingFailed = 4011;
+    public const int RunResumedOnRequest = 4012;
 }

@@ -4,35 +4,42 @@ using Microsoft.Extensions.Logging;
 namespace Icdiff.Grains;
 
 /// <summary>
-/// Combines the shard results of one model in one run; idempotent per shard index. Each shard is stored before it
-/// is acknowledged, so results survive the loss of this activation's silo and a restart of the whole cluster.
+/// Combines the deliveries of one model in one run, item by item. Each delivery is stored before it is
+/// acknowledged, so results survive the loss of this activation's silo and a restart of the whole cluster; on
+/// activation the stored deliveries are replayed in the order they were recorded.
 /// </summary>
 internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<ModelAggregateGrain> logger) : Grain, IModelAggregateGrain
 {
-    private readonly SortedDictionary<int, ShardResult> _shards = [];
+    private readonly Dictionary<string, ItemRecord> _items = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _deliveries = new(StringComparer.Ordinal);
+    private readonly HashSet<int> _shards = [];
+    private string? _model;
+    private List<ItemRecord>? _ordered;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        foreach (var shard in await store.LoadShardsAsync(this.GetPrimaryKeyString()))
+        foreach (var delivery in (await store.LoadShardsAsync(this.GetPrimaryKeyString())).OrderBy(d => d.RecordedAt))
         {
-            _shards.TryAdd(shard.ShardIndex, shard);
+            Apply(delivery);
         }
     }
 
-    public async Task<bool> ReportAsync(ShardResult result)
+    public async Task<int> ReportAsync(ShardResult result)
     {
-        if (_shards.ContainsKey(result.ShardIndex))
+        if (_deliveries.Contains(result.EffectiveDeliveryId))
         {
-            Log.DuplicateShard(logger, this.GetPrimaryKeyString(), result.ShardIndex);
-            return false;
+            Log.DuplicateDelivery(logger, this.GetPrimaryKeyString(), result.ShardIndex, result.EffectiveDeliveryId);
+            return _items.Count;
         }
 
-        await store.SaveShardAsync(this.GetPrimaryKeyString(), result);
-        _shards.Add(result.ShardIndex, result);
-        return true;
+        var stamped = result.RecordedAt == default ? result with { RecordedAt = DateTimeOffset.UtcNow } : result;
+        await store.SaveShardAsync(this.GetPrimaryKeyString(), stamped);
+        Apply(stamped);
+        return _items.Count;
     }
 
-    public Task<IReadOnlyList<int>> GetShardIndicesAsync() => Task.FromResult<IReadOnlyList<int>>([.. _shards.Keys]);
+    public Task<IReadOnlyList<string>> GetRecordedKeysAsync(bool matchedOnly) =>
+        Task.FromResult<IReadOnlyList<string>>([.. _items.Values.Where(i => !matchedOnly || i.Match is not null).Select(i => i.Key)]);
 
     public Task<ModelSummary> GetSummaryAsync(int minLevel)
     {
@@ -41,11 +48,9 @@ internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<Model
         var scanned = 0;
         var replicas = 0;
         var skipped = 0;
-        string? model = null;
-        foreach (var shard in _shards.Values)
+        foreach (var item in _items.Values)
         {
-            model ??= shard.Model;
-            foreach (var match in shard.Matches)
+            if (item.Match is { } match)
             {
                 scanned++;
                 histogram[match.Level]++;
@@ -54,29 +59,58 @@ internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<Model
                     replicas++;
                 }
             }
-
-            foreach (var skip in shard.Skipped)
+            else
             {
                 skipped++;
-                skips[skip.Reason] = skips.GetValueOrDefault(skip.Reason) + 1;
+                skips[item.Skip!.Reason] = skips.GetValueOrDefault(item.Skip.Reason) + 1;
             }
         }
 
         var interval = WilsonInterval.Compute(replicas, scanned);
         var ratio = scanned == 0 ? 0 : replicas / (double)scanned;
-        var name = model ?? this.GetPrimaryKeyString().Split('/', 2)[^1];
+        var name = _model ?? this.GetPrimaryKeyString().Split('/', 2)[^1];
         return Task.FromResult(new ModelSummary(name, scanned, replicas, skipped, ratio, interval.Lower, interval.Upper, histogram, skips, _shards.Count));
     }
 
     public Task<IReadOnlyList<MatchRecord>> GetMatchesAsync(int skip, int take) =>
-        Task.FromResult<IReadOnlyList<MatchRecord>>([.. _shards.Values.SelectMany(s => s.Matches).Skip(skip).Take(take)]);
+        Task.FromResult<IReadOnlyList<MatchRecord>>([.. Ordered().Where(i => i.Match is not null).Skip(skip).Take(take).Select(i => i.Match!)]);
 
     public Task<IReadOnlyList<SkipRecord>> GetSkipsAsync(int skip, int take) =>
-        Task.FromResult<IReadOnlyList<SkipRecord>>([.. _shards.Values.SelectMany(s => s.Skipped).Skip(skip).Take(take)]);
+        Task.FromResult<IReadOnlyList<SkipRecord>>([.. Ordered().Where(i => i.Skip is not null).Skip(skip).Take(take).Select(i => i.Skip!)]);
+
+    /// <summary>Items in listing order (shard, then key), whatever order their deliveries came in; rebuilt only after a change.</summary>
+    private List<ItemRecord> Ordered() => _ordered ??= [.. _items.Values.OrderBy(i => i.Shard).ThenBy(i => i.Key, StringComparer.Ordinal)];
+
+    private void Apply(ShardResult delivery)
+    {
+        _deliveries.Add(delivery.EffectiveDeliveryId);
+        _shards.Add(delivery.ShardIndex);
+        _model ??= delivery.Model;
+        _ordered = null;
+        foreach (var match in delivery.Matches)
+        {
+            // A match is final: a later delivery of the same item (a retried shard) computes the same match.
+            if (!_items.TryGetValue(match.Key, out var existing) || existing.Match is null)
+            {
+                _items[match.Key] = new ItemRecord(match.Key, delivery.ShardIndex, match, null);
+            }
+        }
+
+        foreach (var skip in delivery.Skipped)
+        {
+            // A skip never replaces a match; a later skip replaces an earlier one (the latest reason is the one to act on).
+            if (!_items.TryGetValue(skip.Key, out var existing) || existing.Match is null)
+            {
+                _items[skip.Key] = new ItemRecord(skip.Key, delivery.ShardIndex, null, skip);
+            }
+        }
+    }
+
+    private sealed record ItemRecord(string Key, int Shard, MatchRecord? Match, SkipRecord? Skip);
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = GrainEventIds.DuplicateShard, Level = LogLevel.Information, Message = "{Aggregate}: shard {Shard} was reported again and is counted once")]
-        public static partial void DuplicateShard(ILogger logger, string aggregate, int shard);
+        [LoggerMessage(EventId = GrainEventIds.DuplicateShard, Level = LogLevel.Information, Message = "{Aggregate}: delivery {Delivery} of shard {Shard} was reported again and is counted once")]
+        public static partial void DuplicateDelivery(ILogger logger, string aggregate, int shard, string delivery);
     }
 }

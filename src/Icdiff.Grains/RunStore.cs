@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 
 namespace Icdiff.Grains;
@@ -8,12 +7,14 @@ namespace Icdiff.Grains;
 /// every activation that takes the run over, so a stale activation (a silo cut off but not yet dead) cannot
 /// overwrite the record of its successor.
 /// </summary>
-public sealed record RunRecord(string RunId, AuditRequest Request, RunState State, string? Error, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, int Epoch = 1);
+/// <see cref="RetryFailed"/> marks a run asked to re-run its skipped items, so a retry that is itself interrupted
+/// carries on retrying.
+public sealed record RunRecord(string RunId, AuditRequest Request, RunState State, string? Error, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, int Epoch = 1, bool RetryFailed = false);
 
 /// <summary>
-/// Durable state of runs: the run record, rewritten on every state change, and each model's shard results, written
-/// once per shard. Checkpoints are per shard (a few dozen images): a resumed run redoes only shards with no
-/// stored result, and a shard stored twice is one shard.
+/// Durable state of runs: the run record, rewritten on every state change, and each model's deliveries (the outcomes
+/// of a few items of a shard: a checkpoint), written once per delivery id. A resumed run redoes only items with no
+/// stored outcome, and a delivery stored twice is one delivery.
 /// </summary>
 public interface IRunStore
 {
@@ -24,7 +25,7 @@ public interface IRunStore
 
     Task<IReadOnlyList<RunRecord>> ListRunsAsync();
 
-    /// <summary>Stores a shard result under its index; a second store of the same index keeps the first.</summary>
+    /// <summary>Stores a delivery under its delivery id; a second store of the same id keeps the first.</summary>
     Task<bool> SaveShardAsync(string aggregateKey, ShardResult result);
 
     Task<IReadOnlyList<ShardResult>> LoadShardsAsync(string aggregateKey);
@@ -80,7 +81,7 @@ public sealed class FileRunStore(string dataDirectory) : IRunStore
 
     public async Task<bool> SaveShardAsync(string aggregateKey, ShardResult result)
     {
-        var file = Path.Combine(ShardFolder(aggregateKey), string.Create(CultureInfo.InvariantCulture, $"{result.ShardIndex:D7}.json"));
+        var file = Path.Combine(ShardFolder(aggregateKey), SafeName(result.EffectiveDeliveryId) + ".json");
         if (File.Exists(file))
         {
             return false;

@@ -8,8 +8,10 @@ namespace Icdiff.Grains;
 /// is retried on another slot; after the last attempt the failure ends the run. Runs on the calling grain's
 /// scheduler, so completion callbacks may touch grain state.
 /// </summary>
-internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, int maxInFlight, int attempts, ILogger logger)
+internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, int maxInFlight, int attempts, TimeSpan workerWait, ILogger logger)
 {
+    private static readonly TimeSpan WorkerPollInterval = TimeSpan.FromSeconds(1);
+    private DateTimeOffset? _noWorkerSince;
     private readonly Queue<long> _freeSlots = new(Enumerable.Range(0, maxInFlight).Select(i => (long)i));
     private readonly List<Task> _inFlight = [];
     private long _nextSlot = maxInFlight;
@@ -76,8 +78,23 @@ internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, int ma
                 try
                 {
                     var result = await call(grainFactory.GetGrain<IWorkerGrain>(slot));
+                    _noWorkerSince = null;
                     await onCompleted(result);
                     return;
+                }
+                catch (Exception ex) when (IsNoWorkerSilo(ex) && !cancellationToken.IsCancellationRequested)
+                {
+                    // No silo can host a worker right now: wait (not counted as an attempt) for one to join, up to a limit.
+                    _noWorkerSince ??= DateTimeOffset.UtcNow;
+                    var waited = DateTimeOffset.UtcNow - _noWorkerSince.Value;
+                    if (waited >= workerWait)
+                    {
+                        throw new NoWorkerSiloException(workerWait, ex);
+                    }
+
+                    Log.WaitingForWorker(logger, waited.TotalSeconds, workerWait.TotalSeconds);
+                    await Task.Delay(WorkerPollInterval, cancellationToken);
+                    attempt--;
                 }
                 catch (Exception ex) when (attempt < attempts && !cancellationToken.IsCancellationRequested && ex is not OperationCanceledException)
                 {
@@ -93,9 +110,36 @@ internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, int ma
         }
     }
 
+    /// <summary>
+    /// No silo of the cluster hosts the worker grain: its interface has no implementation in the cluster's manifest
+    /// (no worker silo ever joined, or all left), or placement found no active compatible silo.
+    /// </summary>
+    private static bool IsNoWorkerSilo(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if ((ex is OrleansException && ex.Message.Contains("No active nodes are compatible with grain", StringComparison.Ordinal))
+                || (ex is ArgumentException && ex.Message.Contains("Could not find an implementation for interface", StringComparison.Ordinal) && ex.Message.Contains(nameof(IWorkerGrain), StringComparison.Ordinal)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static partial class Log
     {
+        [LoggerMessage(EventId = GrainEventIds.WaitingForWorker, Level = LogLevel.Warning, Message = "No silo with the worker role is in the cluster; waited {Waited:0} s of {Limit:0} s for one to join")]
+        public static partial void WaitingForWorker(ILogger logger, double waited, double limit);
+
         [LoggerMessage(EventId = GrainEventIds.ShardRetried, Level = LogLevel.Warning, Message = "Worker call on slot {Slot} failed (attempt {Attempt} of {Attempts}); retrying")]
         public static partial void Retrying(ILogger logger, Exception exception, long slot, int attempt, int attempts);
     }
 }
+
+/// <summary>A run needs a worker silo and none joined the cluster in time.</summary>
+public sealed class NoWorkerSiloException(TimeSpan waited, Exception inner) : Exception(
+    $"no silo in the cluster has the worker role (waited {waited.TotalSeconds:0} s for one to join): start a silo with " +
+    $"{AuditSiloOptions.SectionName}:Roles including '{SiloRoles.Worker}', then resume the run",
+    inner);

@@ -1,4 +1,6 @@
+using System.Globalization;
 using Icdiff.Core;
+using Microsoft.Extensions.Options;
 using Icdiff.Pipeline;
 
 namespace Icdiff.Grains;
@@ -7,7 +9,12 @@ namespace Icdiff.Grains;
 /// Feeds the silo's pipeline. Keyed by dispatch slot: a run addresses as many keys as it keeps shards in
 /// flight, so activations spread over the cluster's silos while each one handles one batch at a time.
 /// </summary>
-internal sealed class WorkerGrain(ImagePipeline pipeline, IEmbedderProvider embedders, CorpusSourceResolver corpora, GalleryIndexCache galleries) : Grain, IWorkerGrain
+internal sealed class WorkerGrain(
+    ImagePipeline pipeline,
+    IEmbedderProvider embedders,
+    CorpusSourceResolver corpora,
+    GalleryIndexCache galleries,
+    IOptions<AuditSiloOptions> options) : Grain, IWorkerGrain
 {
     public async Task<GalleryBatchResult> EmbedGalleryAsync(GalleryBatch batch)
     {
@@ -19,16 +26,27 @@ internal sealed class WorkerGrain(ImagePipeline pipeline, IEmbedderProvider embe
         return new GalleryBatchResult(embedded, skipped);
     }
 
-    public async Task<ShardResult> ScanAsync(ScanShard shard)
+    public async Task<ShardScanReport> ScanAsync(ScanShard shard)
     {
         var source = corpora.Open(shard.Location);
         var embedder = embedders.Get(shard.ModelManifest);
         var index = galleries.Get(shard.Gallery);
-        var items = shard.Items.Select(i => i.ToCore()).ToArray();
         var target = new SearchTarget(index, embedder.Manifest.Scoring, shard.Candidates);
-        var outcomes = await pipeline.ProcessAsync(new PipelineBatch(source, items, embedder, target), CancellationToken.None);
-        var (matches, skipped) = Split(outcomes, o => new MatchRecord(o.Item.Key, o.Match!.GalleryKey, o.Match.Level, o.Match.Similarity));
-        return new ShardResult(shard.Model, shard.ShardIndex, matches, skipped);
+        var aggregate = GrainFactory.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(shard.RunId, shard.Model));
+        var attempt = Guid.NewGuid().ToString("N");
+
+        // All pieces go to the pipeline at once (it stays fed as one batch would keep it), and each piece is recorded
+        // as soon as it is done: a silo lost mid-shard costs only the pieces not yet recorded.
+        var pieces = shard.Items.Chunk(options.Value.CheckpointItems).Select(async (piece, number) =>
+        {
+            var items = piece.Select(i => i.ToCore()).ToArray();
+            var outcomes = await pipeline.ProcessAsync(new PipelineBatch(source, items, embedder, target), CancellationToken.None);
+            var (matches, skipped) = Split(outcomes, o => new MatchRecord(o.Item.Key, o.Match!.GalleryKey, o.Match.Level, o.Match.Similarity));
+            var delivery = string.Create(CultureInfo.InvariantCulture, $"{shard.ShardIndex:D7}-{attempt}-{number:D5}");
+            return await aggregate.ReportAsync(new ShardResult(shard.Model, shard.ShardIndex, matches, skipped, delivery));
+        });
+        var recorded = await Task.WhenAll(pieces);
+        return new ShardScanReport(shard.Model, shard.ShardIndex, shard.Items.Count, recorded.Length == 0 ? 0 : recorded.Max());
     }
 
     /// <summary>Skipped items become skip records; the rest go through <paramref name="select"/>.</summary>

@@ -8,7 +8,7 @@ namespace Icdiff.Silo;
 /// <summary>
 /// Runs stored in Redis, shared by every silo of a cluster: the run record under one key (written with a Lua check
 /// of its epoch, so a stale activation cannot overwrite its successor), each model's shards as fields of one hash
-/// (HSETNX: a shard stored twice keeps the first), and a set of run ids for listing.
+/// (HSETNX by delivery id: a delivery stored twice keeps the first), and a set of run ids for listing.
 /// </summary>
 public sealed class RedisRunStore(IConnectionMultiplexer redis, string prefix) : IRunStore
 {
@@ -57,12 +57,12 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, string prefix) :
     }
 
     public Task<bool> SaveShardAsync(string aggregateKey, ShardResult result) =>
-        Db.HashSetAsync($"{prefix}:shards:{aggregateKey}", result.ShardIndex, JsonSerializer.Serialize(result, Json), When.NotExists);
+        Db.HashSetAsync($"{prefix}:shards:{aggregateKey}", result.EffectiveDeliveryId, JsonSerializer.Serialize(result, Json), When.NotExists);
 
     public async Task<IReadOnlyList<ShardResult>> LoadShardsAsync(string aggregateKey)
     {
         var entries = await Db.HashGetAllAsync($"{prefix}:shards:{aggregateKey}");
-        return [.. entries.Select(e => JsonSerializer.Deserialize<ShardResult>(e.Value.ToString(), Json)!).OrderBy(s => s.ShardIndex)];
+        return [.. entries.Select(e => JsonSerializer.Deserialize<ShardResult>(e.Value.ToString(), Json)!).OrderBy(s => s.RecordedAt)];
     }
 
     private string RunKey(string runId) => $"{prefix}:run:{runId}";

@@ -42,7 +42,7 @@ public sealed class AuditRunGrainTests(AuditClusterFixture fixture) : IClassFixt
         var copies = new List<MatchRecord>();
         foreach (var spec in fixture.Corpus.Spec.Models)
         {
-            var aggregate = fixture.Cluster.GrainFactory.GetGrain<IModelAggregateGrain>($"{runId}/{spec.Name}");
+            var aggregate = fixture.Cluster.GrainFactory.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(runId, spec.Name));
             var summary = await aggregate.GetSummaryAsync(ReplicaCriterion.DefaultMinLevel);
             var matches = await aggregate.GetMatchesAsync(0, 10_000);
             var skips = await aggregate.GetSkipsAsync(0, 10_000);
@@ -89,20 +89,69 @@ public sealed class AuditRunGrainTests(AuditClusterFixture fixture) : IClassFixt
     }
 
     [Fact]
-    public async Task ModelAggregate_ShardReportedTwice_IsCountedOnce()
+    public async Task ModelAggregate_CountsEachItemOnce_WhateverDeliveriesRepeat()
     {
         var aggregate = fixture.Cluster.GrainFactory.GetGrain<IModelAggregateGrain>($"dup-{Guid.NewGuid():N}/m");
-        var shard = new ShardResult("m", 0, [new MatchRecord("a.png", "g.png", 5, 0.99f), new MatchRecord("b.png", "h.png", 1, 0.5f)], [new SkipRecord("c.png", "Corrupt", "bad")]);
+        var delivery = new ShardResult("m", 0, [new MatchRecord("a.png", "g.png", 5, 0.99f), new MatchRecord("b.png", "h.png", 1, 0.5f)], [new SkipRecord("c.png", "Corrupt", "bad")], "0000000-first-00000");
 
-        Assert.True(await aggregate.ReportAsync(shard));
-        Assert.False(await aggregate.ReportAsync(shard));
-        Assert.True(await aggregate.ReportAsync(shard with { ShardIndex = 1, Matches = [new MatchRecord("d.png", null, 0, 0)], Skipped = [] }));
+        Assert.Equal(3, await aggregate.ReportAsync(delivery));
+        // The same delivery again (a retried call): nothing changes.
+        Assert.Equal(3, await aggregate.ReportAsync(delivery));
+        // A retried shard delivers the same items again under another id, plus one more: only the new one counts.
+        Assert.Equal(4, await aggregate.ReportAsync(delivery with { DeliveryId = "0000000-second-00000", Matches = [.. delivery.Matches, new MatchRecord("d.png", null, 0, 0)] }));
+        // A failed item that succeeds on retry replaces its skip; a later skip never replaces a match.
+        Assert.Equal(4, await aggregate.ReportAsync(new ShardResult("m", 0, [new MatchRecord("c.png", "k.png", 2, 0.7f)], [new SkipRecord("a.png", "Corrupt", "bad")], "0000000-third-00000")));
         var summary = await aggregate.GetSummaryAsync(4);
 
-        Assert.Equal(3, summary.Scanned);
+        Assert.Equal(4, summary.Scanned);
         Assert.Equal(1, summary.Replicas);
-        Assert.Equal(1, summary.Skipped);
-        Assert.Equal([1, 1, 0, 0, 0, 1], summary.LevelHistogram);
+        Assert.Equal(0, summary.Skipped);
+        Assert.Equal([1, 1, 1, 0, 0, 1], summary.LevelHistogram);
+        Assert.Equal(["a.png", "b.png", "c.png", "d.png"], (await aggregate.GetMatchesAsync(0, 100)).Select(m => m.Key));
+        Assert.Equal(4, (await aggregate.GetRecordedKeysAsync(matchedOnly: true)).Count);
+    }
+
+    [Fact]
+    public async Task ResumeWithRetryFailed_RerunsOnlySkippedItems_AndCountsThemOnce()
+    {
+        // A copy of model-a's corpus (its bad files included), so mending one file leaves the shared corpus as it is.
+        var folder = Directory.CreateTempSubdirectory("icdiff-retry-").FullName;
+        foreach (var file in Directory.EnumerateFiles(fixture.Corpus.ModelPaths["model-a"]))
+        {
+            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        }
+
+        var request = Request() with { Generated = [new ModelCorpus("model-a", folder)] };
+        var runId = $"retry-{Guid.NewGuid():N}";
+        await RunToEndAsync(runId, request);
+        var aggregate = fixture.Cluster.GrainFactory.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(runId, "model-a"));
+        var before = await aggregate.GetSummaryAsync(ReplicaCriterion.DefaultMinLevel);
+        var matchesBefore = await aggregate.GetMatchesAsync(0, 10_000);
+        Assert.True(before.Skipped >= 1, "the corpus has no bad file to retry");
+
+        // Mend one failed item: its name now holds a copy of an image that was matched.
+        var mended = (await aggregate.GetSkipsAsync(0, 10_000))[0].Key;
+        var donor = matchesBefore.First(m => m.GalleryKey is not null);
+        File.Copy(Path.Combine(folder, donor.Key), Path.Combine(folder, mended), overwrite: true);
+
+        var run = fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>(runId);
+        var status = await run.ResumeAsync(retryFailed: true);
+        using var timeout = new CancellationTokenSource(RunTimeout);
+        while (!status.IsFinished)
+        {
+            await Task.Delay(100, timeout.Token);
+            status = await run.GetStatusAsync();
+        }
+
+        var after = await aggregate.GetSummaryAsync(ReplicaCriterion.DefaultMinLevel);
+        var matchesAfter = await aggregate.GetMatchesAsync(0, 10_000);
+        Assert.True(status.State == RunState.Completed, $"{status.State}: {status.Error}");
+        Assert.Equal(before.Scanned + 1, after.Scanned);
+        Assert.Equal(before.Skipped - 1, after.Skipped);
+        Assert.Equal(matchesBefore, matchesAfter.Where(m => m.Key != mended));
+        var retried = Assert.Single(matchesAfter, m => m.Key == mended);
+        Assert.Equal(donor.GalleryKey, retried.GalleryKey);
+        Assert.Equal(donor.Level, retried.Level);
     }
 
     [Fact]

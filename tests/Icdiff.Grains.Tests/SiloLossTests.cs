@@ -144,21 +144,21 @@ public sealed class SiloLossTests(ThreeSiloFixture fixture) : IClassFixture<Thre
 
         await run.CancelAsync();
         var cancelled = await run.GetStatusAsync();
-        var shardsAtCancel = await ShardCountAsync(runId, request);
+        var recordedAtCancel = await RecordedCountAsync(runId, request);
         await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
 
         Assert.Equal(RunState.Cancelled, cancelled.State);
         Assert.True(cancelled.Models.Sum(m => m.Done) < fixture.Corpus.Spec.Models.Sum(m => m.Total), "the run had finished before it was cancelled");
-        Assert.Equal(shardsAtCancel, await ShardCountAsync(runId, request));
+        Assert.Equal(recordedAtCancel, await RecordedCountAsync(runId, request));
         Assert.Equal(RunState.Cancelled, (await run.GetStatusAsync()).State);
     }
 
-    private async Task<int> ShardCountAsync(string runId, AuditRequest request)
+    private async Task<int> RecordedCountAsync(string runId, AuditRequest request)
     {
         var total = 0;
         foreach (var model in request.Generated)
         {
-            total += (await fixture.Cluster.GrainFactory.GetGrain<IModelAggregateGrain>($"{runId}/{model.Model}").GetShardIndicesAsync()).Count;
+            total += (await fixture.Cluster.GrainFactory.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(runId, model.Model)).GetRecordedKeysAsync(matchedOnly: false)).Count;
         }
 
         return total;

@@ -6,7 +6,8 @@ namespace Icdiff.Cli.Commands;
 
 /// <summary>
 /// Runs kept in a data directory: <c>icdiff runs</c> lists them, <c>icdiff resume &lt;run&gt;</c> carries an
-/// interrupted run (a killed process, a reboot) to its end from what it stored, and writes its report.
+/// interrupted run (a killed process, a reboot), a failed or a cancelled one to its end from what it stored, and
+/// writes its report; <c>--retry-failed</c> re-runs the items it skipped; <c>--cluster</c> does the same on a cluster.
 /// </summary>
 internal static class RunsCommand
 {
@@ -38,13 +39,31 @@ internal static class RunsCommand
     public static Command CreateResume()
     {
         var runId = new Argument<string>("run") { Description = "The run id printed when the run started (see `icdiff runs`)." };
-        var dataDir = new Option<string?>("--data-dir") { Description = "The data directory the run was started with." };
+        var dataDir = new Option<string?>("--data-dir") { Description = "The data directory the run was started with (embedded runs)." };
+        var cluster = new Option<string?>("--cluster") { Description = "The cluster's Redis (host:port[,options]), for a run submitted to a cluster." };
+        var clusterId = new Option<string>("--cluster-id") { Description = "The cluster's id.", DefaultValueFactory = _ => "icdiff" };
+        var retryFailed = new Option<bool>("--retry-failed") { Description = "Also re-run the items the run skipped (read or decode failures); items with a result are kept." };
         var output = new Option<string?>("--out") { Description = "Folder for report.json, matches.csv and report.html." };
-        var command = new Command("resume", "Carry an interrupted run to its end (only work not yet stored is redone) and write its report.") { runId, dataDir, output };
+        var command = new Command(
+            "resume",
+            "Carry an interrupted, failed or cancelled run to its end (only items not yet recorded are processed) and write its report; --retry-failed re-runs its skipped items.")
+        {
+            runId, dataDir, cluster, clusterId, retryFailed, output,
+        };
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
-            var folder = Path.GetFullPath(parse.GetValue(dataDir) ?? AuditSession.DefaultDataDirectory);
             var id = parse.GetValue(runId)!;
+            var retry = parse.GetValue(retryFailed);
+            var outDirectory = Path.GetFullPath(parse.GetValue(output) ?? "icdiff-report");
+            if (parse.GetValue(cluster) is { } redis)
+            {
+                await using var connection = await ClusterConnection.ConnectAsync(redis, parse.GetValue(clusterId)!, ct);
+                var clusterRun = connection.Grains.GetGrain<IAuditRunGrain>(id);
+                var clusterRequest = await ClusterRetry.RunAsync(clusterRun.GetRequestAsync, ct) ?? throw new CliError($"no run '{id}' on this cluster.");
+                return await ResumeAndReportAsync(connection.Grains, id, clusterRequest, retry, outDirectory, ct);
+            }
+
+            var folder = Path.GetFullPath(parse.GetValue(dataDir) ?? AuditSession.DefaultDataDirectory);
             RunRecord? record;
             try
             {
@@ -62,15 +81,20 @@ internal static class RunsCommand
 
             Console.WriteLine($"Run {id}: {record.State} when last stored; resuming with data in {folder}");
             await using var silo = await EmbeddedSilo.StartAsync(folder, ct);
-            // Activating the run grain resumes the run from its stored state.
-            var status = await silo.Grains.GetGrain<IAuditRunGrain>(id).GetStatusAsync();
-            var report = await AuditRunner.FollowAsync(silo.Grains, id, record.Request, status, ProgressDisplay.ForConsole(), ct);
-            var outDirectory = Path.GetFullPath(parse.GetValue(output) ?? "icdiff-report");
-            await AuditSession.WriteReportAsync(report, record.Request, outDirectory, ct);
-            AuditSession.PrintSummary(report, Console.Out);
-            Console.WriteLine($"Report: {Path.Combine(outDirectory, Icdiff.Reporting.ReportWriter.HtmlFile)}");
-            return 0;
+            return await ResumeAndReportAsync(silo.Grains, id, record.Request, retry, outDirectory, ct);
         }));
         return command;
+    }
+
+    private static async Task<int> ResumeAndReportAsync(IGrainFactory grains, string id, AuditRequest request, bool retryFailed, string outDirectory, CancellationToken cancellationToken)
+    {
+        // Activating the run grain resumes a run that was under way; ResumeAsync restarts a failed or cancelled one.
+        var run = grains.GetGrain<IAuditRunGrain>(id);
+        var status = await ClusterRetry.RunAsync(() => run.ResumeAsync(retryFailed), cancellationToken);
+        var report = await AuditRunner.FollowAsync(grains, id, request, status, ProgressDisplay.ForConsole(), cancellationToken);
+        await AuditSession.WriteReportAsync(report, request, outDirectory, cancellationToken);
+        AuditSession.PrintSummary(report, Console.Out);
+        Console.WriteLine($"Report: {Path.Combine(outDirectory, Icdiff.Reporting.ReportWriter.HtmlFile)}");
+        return 0;
     }
 }
