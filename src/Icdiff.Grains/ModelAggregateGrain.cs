@@ -10,6 +10,7 @@ namespace Icdiff.Grains;
 /// </summary>
 internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<ModelAggregateGrain> logger) : Grain, IModelAggregateGrain
 {
+    private static readonly string[] LevelTags = ["0", "1", "2", "3", "4", "5"];
     private readonly Dictionary<string, ItemRecord> _items = new(StringComparer.Ordinal);
     private readonly HashSet<string> _deliveries = new(StringComparer.Ordinal);
     private readonly HashSet<int> _shards = [];
@@ -20,7 +21,7 @@ internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<Model
     {
         foreach (var delivery in (await store.LoadShardsAsync(this.GetPrimaryKeyString())).OrderBy(d => d.RecordedAt))
         {
-            Apply(delivery);
+            Apply(delivery, countInMetrics: false);
         }
     }
 
@@ -34,7 +35,7 @@ internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<Model
 
         var stamped = result.RecordedAt == default ? result with { RecordedAt = DateTimeOffset.UtcNow } : result;
         await store.SaveShardAsync(this.GetPrimaryKeyString(), stamped);
-        Apply(stamped);
+        Apply(stamped, countInMetrics: true);
         return _items.Count;
     }
 
@@ -81,7 +82,7 @@ internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<Model
     /// <summary>Items in listing order (shard, then key), whatever order their deliveries came in; rebuilt only after a change.</summary>
     private List<ItemRecord> Ordered() => _ordered ??= [.. _items.Values.OrderBy(i => i.Shard).ThenBy(i => i.Key, StringComparer.Ordinal)];
 
-    private void Apply(ShardResult delivery)
+    private void Apply(ShardResult delivery, bool countInMetrics)
     {
         _deliveries.Add(delivery.EffectiveDeliveryId);
         _shards.Add(delivery.ShardIndex);
@@ -93,6 +94,10 @@ internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<Model
             if (!_items.TryGetValue(match.Key, out var existing) || existing.Match is null)
             {
                 _items[match.Key] = new ItemRecord(match.Key, delivery.ShardIndex, match, null);
+                if (countInMetrics)
+                {
+                    IcdiffTelemetry.Recorded.Add(1, new KeyValuePair<string, object?>("model", delivery.Model), new KeyValuePair<string, object?>("level", LevelTags[match.Level]));
+                }
             }
         }
 
@@ -101,6 +106,11 @@ internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<Model
             // A skip never replaces a match; a later skip replaces an earlier one (the latest reason is the one to act on).
             if (!_items.TryGetValue(skip.Key, out var existing) || existing.Match is null)
             {
+                if (countInMetrics && existing is null)
+                {
+                    IcdiffTelemetry.Recorded.Add(1, new KeyValuePair<string, object?>("model", delivery.Model), new KeyValuePair<string, object?>("level", "skipped"));
+                }
+
                 _items[skip.Key] = new ItemRecord(skip.Key, delivery.ShardIndex, null, skip);
             }
         }

@@ -1,3 +1,4 @@
+using Icdiff.Core;
 using Microsoft.Extensions.Logging;
 
 namespace Icdiff.Grains;
@@ -99,6 +100,7 @@ internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, int ma
                 catch (Exception ex) when (attempt < attempts && !cancellationToken.IsCancellationRequested && ex is not OperationCanceledException)
                 {
                     Log.Retrying(logger, ex, slot, attempt, attempts);
+                    IcdiffTelemetry.DispatchRetries.Add(1);
                     // A fresh key lands on a fresh activation, possibly on another silo.
                     slot = _nextSlot++;
                 }

@@ -18,6 +18,8 @@ internal sealed class WorkerGrain(
 {
     public async Task<GalleryBatchResult> EmbedGalleryAsync(GalleryBatch batch)
     {
+        using var activity = IcdiffTelemetry.Source.StartActivity("icdiff.gallery.embed");
+        activity?.SetTag("icdiff.items", batch.Items.Count);
         var source = corpora.Open(batch.GalleryLocation);
         var embedder = embedders.Get(batch.ModelManifest);
         var items = batch.Items.Select(i => i.ToCore()).ToArray();
@@ -28,6 +30,11 @@ internal sealed class WorkerGrain(
 
     public async Task<ShardScanReport> ScanAsync(ScanShard shard)
     {
+        using var activity = IcdiffTelemetry.Source.StartActivity("icdiff.shard.scan");
+        activity?.SetTag("icdiff.run", shard.RunId);
+        activity?.SetTag("icdiff.model", shard.Model);
+        activity?.SetTag("icdiff.shard", shard.ShardIndex);
+        activity?.SetTag("icdiff.items", shard.Items.Count);
         var source = corpora.Open(shard.Location);
         var embedder = embedders.Get(shard.ModelManifest);
         var index = galleries.Get(shard.Gallery);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Buffers;
 using System.Threading.Channels;
 using Icdiff.Core;
@@ -23,6 +24,7 @@ public sealed partial class ImagePipeline : IAsyncDisposable
     private readonly Channel<WorkItem> _searchQueue;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _workers;
+    private readonly IDisposable _queueTracking;
 
     /// <summary>
     /// Decoded tensors wait between decoding and inference; this pool keeps one buffer for every slot of that wait.
@@ -52,6 +54,7 @@ public sealed partial class ImagePipeline : IAsyncDisposable
             Task.WhenAll(decoders).ContinueWith(_ => _embedQueue.Writer.TryComplete(), TaskScheduler.Default),
             embed.ContinueWith(_ => _searchQueue.Writer.TryComplete(), TaskScheduler.Default),
             search);
+        _queueTracking = IcdiffTelemetry.TrackQueues(() => QueueDepths);
         Log.Started(_logger, options.EffectiveDecodeWorkers, options.EmbedBatchSize, options.ChannelCapacity);
     }
 
@@ -83,6 +86,7 @@ public sealed partial class ImagePipeline : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _queueTracking.Dispose();
         _decodeQueue.Writer.TryComplete();
         try
         {
@@ -107,6 +111,7 @@ public sealed partial class ImagePipeline : IAsyncDisposable
             }
 
             var item = work.Item;
+            var started = Stopwatch.GetTimestamp();
             ItemContent content;
             try
             {
@@ -155,6 +160,8 @@ public sealed partial class ImagePipeline : IAsyncDisposable
                 continue;
             }
 
+            IcdiffTelemetry.Images.Add(1, new KeyValuePair<string, object?>("stage", "decoded"));
+            IcdiffTelemetry.DecodeDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             work.Pixels = pixels;
             work.PixelPool = _pixelPool;
             await _embedQueue.Writer.WriteAsync(work, _stopping.Token);
@@ -191,7 +198,13 @@ public sealed partial class ImagePipeline : IAsyncDisposable
 
             try
             {
+                using var activity = IcdiffTelemetry.Source.StartActivity("icdiff.embed.batch");
+                activity?.SetTag("icdiff.model", embedder.Manifest.Name);
+                activity?.SetTag("icdiff.batch.size", items.Length);
+                var started = Stopwatch.GetTimestamp();
                 embedder.Embed(input, items.Length, output);
+                IcdiffTelemetry.EmbedBatchDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                IcdiffTelemetry.Images.Add(items.Length, new KeyValuePair<string, object?>("stage", "embedded"));
             }
             catch (Exception ex)
             {
@@ -267,6 +280,7 @@ public sealed partial class ImagePipeline : IAsyncDisposable
             EmbeddingMath.Proxy(items[i].Embedding, rule.Tokens, proxies.AsSpan(i * dim, dim));
         }
 
+        IcdiffTelemetry.Images.Add(items.Length, new KeyValuePair<string, object?>("stage", "searched"));
         var candidates = new IndexCandidate[items.Length * k];
         var found = new int[items.Length];
         index.Search(proxies, items.Length, k, candidates, found);
@@ -370,6 +384,11 @@ public sealed partial class ImagePipeline : IAsyncDisposable
 
         public void Complete(int index, ItemOutcome outcome)
         {
+            if (outcome.Skipped)
+            {
+                IcdiffTelemetry.Skipped.Add(1, new KeyValuePair<string, object?>("reason", outcome.Skip.ToString()));
+            }
+
             _outcomes[index] = outcome;
             if (Interlocked.Decrement(ref _remaining) == 0)
             {

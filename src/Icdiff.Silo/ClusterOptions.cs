@@ -5,6 +5,8 @@ public sealed class IcdiffClusterOptions
 {
     public const string SectionName = "Icdiff:Cluster";
 
+    private static readonly string[] PodVariables = ["POD_NAME", "POD_NAMESPACE", "POD_IP", "ORLEANS_CLUSTER_ID", "ORLEANS_SERVICE_ID"];
+
     /// <summary>Redis connection string for membership and run storage. A secret: never logged.</summary>
     public string? Redis { get; set; }
 
@@ -16,8 +18,21 @@ public sealed class IcdiffClusterOptions
 
     public int GatewayPort { get; set; } = 30000;
 
-    /// <summary>The address other silos and clients reach this one at (the pod IP in Kubernetes).</summary>
+    /// <summary>The address other silos and clients reach this one at (in Kubernetes the pod IP, set by Kubernetes hosting).</summary>
     public string AdvertisedAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>
+    /// Run under Orleans' Kubernetes hosting: silo name, address and cluster ids come from the pod (POD_NAME, POD_IP,
+    /// POD_NAMESPACE, ORLEANS_CLUSTER_ID, ORLEANS_SERVICE_ID) and silos whose pods are gone are declared dead at once.
+    /// Membership stays in Redis. The Helm chart sets it.
+    /// </summary>
+    public bool Kubernetes { get; set; }
+
+    /// <summary>Port of the silo's web host: the Orleans Dashboard (<c>/dashboard</c>), <c>/healthz</c> and Prometheus <c>/metrics</c>.</summary>
+    public int HttpPort { get; set; } = 8080;
+
+    /// <summary>Address the web host binds to. The dashboard shows grain state and logs: keep it off public networks.</summary>
+    public string HttpAddress { get; set; } = "127.0.0.1";
 
     public void Validate()
     {
@@ -31,7 +46,25 @@ public sealed class IcdiffClusterOptions
             throw new ArgumentException($"{SectionName}:SiloPort and {SectionName}:GatewayPort must be distinct ports 1..65535.");
         }
 
-        if (!System.Net.IPAddress.TryParse(AdvertisedAddress, out _))
+        if (HttpPort is < 1 or > 65535 || HttpPort == SiloPort || HttpPort == GatewayPort)
+        {
+            throw new ArgumentException($"{SectionName}:HttpPort must be a port 1..65535 other than the silo and gateway ports (got {HttpPort}).");
+        }
+
+        if (!System.Net.IPAddress.TryParse(HttpAddress, out _))
+        {
+            throw new ArgumentException($"{SectionName}:HttpAddress must be an IP address (got '{HttpAddress}').");
+        }
+
+        if (Kubernetes)
+        {
+            var missing = PodVariables.Where(v => string.IsNullOrEmpty(Environment.GetEnvironmentVariable(v))).ToArray();
+            if (missing.Length > 0)
+            {
+                throw new ArgumentException($"{SectionName}:Kubernetes is set but the pod does not define {string.Join(", ", missing)} (the Helm chart sets them from the downward API).");
+            }
+        }
+        else if (!System.Net.IPAddress.TryParse(AdvertisedAddress, out _))
         {
             throw new ArgumentException($"{SectionName}:AdvertisedAddress must be an IP address (got '{AdvertisedAddress}').");
         }

@@ -1,3 +1,5 @@
+using System.Net;
+using Icdiff.Core;
 using Icdiff.Corpora.AzureBlob;
 using Icdiff.Corpora.FileSystem;
 using Icdiff.Corpora.Manifest;
@@ -5,15 +7,16 @@ using Icdiff.Embedding.Onnx;
 using Icdiff.Grains;
 using Icdiff.Imaging.Skia;
 using Icdiff.Silo;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
+using Orleans.Dashboard;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using StackExchange.Redis;
 
-// A cluster silo: configuration from environment variables (Icdiff__Cluster__Redis, Icdiff__Silo__DataDirectory, ...).
-var builder = Host.CreateApplicationBuilder(args);
+// A cluster silo. Configuration from environment variables (Icdiff__Cluster__Redis, Icdiff__Silo__Roles,
+// Icdiff__Silo__DataDirectory, ...) or appsettings.json; OTEL_EXPORTER_OTLP_ENDPOINT turns on OTLP export.
+var builder = WebApplication.CreateBuilder(args);
 builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
 var cluster = builder.Configuration.GetSection(IcdiffClusterOptions.SectionName).Get<IcdiffClusterOptions>() ?? new IcdiffClusterOptions();
 try
@@ -26,22 +29,80 @@ catch (ArgumentException ex)
     return 2;
 }
 
-var redis = await ConnectionMultiplexer.ConnectAsync(cluster.Redis!);
+ConnectionMultiplexer redis;
+try
+{
+    redis = await ConnectionMultiplexer.ConnectAsync(cluster.Redis!);
+}
+catch (RedisConnectionException ex)
+{
+    // The connection string may hold a password: name the key, not the value.
+    Console.Error.WriteLine($"icdiff-silo: error: cannot reach the Redis named by {IcdiffClusterOptions.SectionName}:Redis ({ex.FailureType}).");
+    return 3;
+}
+
 builder.Services.AddSingleton<IConnectionMultiplexer>(redis);
 builder.Services.AddSingleton<IRunStore>(sp => new RedisRunStore(redis, $"icdiff:{cluster.ServiceId}"));
 builder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddManifestCorpora().AddAzureBlobCorpora().AddFileSystemCorpora();
 builder.UseOrleans(silo =>
 {
-    silo.Configure<Orleans.Configuration.ClusterOptions>(o =>
+    if (cluster.Kubernetes)
     {
-        o.ClusterId = cluster.ClusterId;
-        o.ServiceId = cluster.ServiceId;
-    });
+        // Silo name, advertised address, listening endpoints and cluster ids from the pod.
+        silo.UseKubernetesHosting();
+        silo.Configure<EndpointOptions>(o =>
+        {
+            o.SiloPort = cluster.SiloPort;
+            o.GatewayPort = cluster.GatewayPort;
+        });
+    }
+    else
+    {
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = cluster.ClusterId;
+            o.ServiceId = cluster.ServiceId;
+        });
+        silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
+    }
+
     silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.Redis!));
-    silo.ConfigureEndpoints(System.Net.IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
     silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10));
+    silo.AddActivityPropagation();
+    silo.AddDashboard();
     silo.AddAuditGrains();
 });
 
-await builder.Build().RunAsync();
+builder.Services.AddOpenTelemetry()
+    .ConfigureResource(r => r.AddService("icdiff-silo", serviceInstanceId: Environment.GetEnvironmentVariable("POD_NAME") ?? Environment.MachineName))
+    .WithMetrics(metrics =>
+    {
+        metrics.AddMeter(IcdiffTelemetry.Name, "Microsoft.Orleans").AddRuntimeInstrumentation().AddPrometheusExporter();
+        if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            metrics.AddOtlpExporter();
+        }
+    })
+    .WithTracing(tracing =>
+    {
+        tracing.AddSource(IcdiffTelemetry.Name, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application");
+        if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            tracing.AddOtlpExporter();
+        }
+    });
+
+builder.WebHost.UseUrls($"http://{FormatHost(cluster.HttpAddress)}:{cluster.HttpPort}");
+
+var app = builder.Build();
+// Ready once this silo is an active member of the cluster (the web host starts before the silo has joined).
+app.MapGet("/healthz", (Orleans.Runtime.ISiloStatusOracle membership) => membership.CurrentStatus == Orleans.Runtime.SiloStatus.Active
+    ? Results.Text("active")
+    : Results.Text(membership.CurrentStatus.ToString().ToLowerInvariant(), statusCode: StatusCodes.Status503ServiceUnavailable));
+app.MapPrometheusScrapingEndpoint("/metrics");
+app.MapOrleansDashboard("/dashboard");
+
+await app.RunAsync();
 return 0;
+
+static string FormatHost(string address) => IPAddress.Parse(address).AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address;
