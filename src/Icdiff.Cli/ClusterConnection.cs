@@ -8,6 +8,7 @@ namespace Icdiff.Cli;
 /// <summary>An Orleans client joined to a running cluster through its Redis membership table.</summary>
 internal sealed class ClusterConnection : IAsyncDisposable
 {
+    private static readonly TimeSpan CoordinatorWait = TimeSpan.FromSeconds(30);
     private readonly IHost _host;
 
     private ClusterConnection(IHost host)
@@ -42,6 +43,9 @@ internal sealed class ClusterConnection : IAsyncDisposable
                 o.ServiceId = clusterId;
             });
             client.UseRedisClustering(o => o.ConfigurationOptions = options);
+            // The client learns which silo hosts which grains from its gateway's manifest, refreshed once a minute by
+            // default: a client that joined through a worker-only silo would wait that long to see the coordinators.
+            client.Configure<Orleans.Configuration.TypeManagementOptions>(o => o.TypeMapRefreshInterval = TimeSpan.FromSeconds(1));
         });
         var host = builder.Build();
         try
@@ -54,7 +58,36 @@ internal sealed class ClusterConnection : IAsyncDisposable
             throw new CliError($"cannot join the cluster '{clusterId}' through Redis: {ex.Message.Split('\n')[0]}", ex);
         }
 
+        await WaitForCoordinatorAsync(host, clusterId, cancellationToken);
         return new ClusterConnection(host);
+    }
+
+    /// <summary>
+    /// Waits until the cluster's manifest, as this client sees it, has a silo hosting the run grain: right after
+    /// silos start, a client may join through a worker-only silo that has not yet learnt of the coordinators.
+    /// </summary>
+    private static async Task WaitForCoordinatorAsync(IHost host, string clusterId, CancellationToken cancellationToken)
+    {
+        var client = host.Services.GetRequiredService<IClusterClient>();
+        var deadline = DateTime.UtcNow + CoordinatorWait;
+        while (true)
+        {
+            try
+            {
+                // Resolving a reference makes no call: it only checks that some silo of the cluster implements the grain.
+                _ = client.GetGrain<Icdiff.Grains.IAuditRunGrain>("probe");
+                return;
+            }
+            catch (ArgumentException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(250, cancellationToken);
+            }
+            catch (ArgumentException ex)
+            {
+                host.Dispose();
+                throw new CliError($"the cluster '{clusterId}' has no silo with the coordinator role (Icdiff:Silo:Roles) after {CoordinatorWait.TotalSeconds:0} s.", ex);
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -15,7 +15,12 @@ public sealed class ClusterTests
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, System.Collections.Concurrent.ConcurrentQueue<string>> ServerLogs = new();
+
     private static string Bin => AppContext.BaseDirectory;
+
+    private static string SiloLogs(IEnumerable<Process> silos) =>
+        string.Join("\n", silos.Select(p => $"--- silo {p.Id}{(p.HasExited ? $" (exited {p.ExitCode})" : "")}:\n" + string.Join("\n", ServerLogs.GetValueOrDefault(p.Id) ?? new())));
 
     [Fact]
     public async Task TwoSiloProcessesAndAClientThroughRedis_RunAnAudit_AndResumeItAfterEveryProcessIsKilled()
@@ -34,13 +39,15 @@ public sealed class ClusterTests
         var data = Path.Combine(root, "cluster-data");
         int[] siloPorts = [FreePort(), FreePort()];
         int[] gatewayPorts = [FreePort(), FreePort()];
-        var silos = StartSilos(connection, data, siloPorts, gatewayPorts);
+        int[] httpPorts = [FreePort(), FreePort()];
+        var silos = StartSilos(connection, data, siloPorts, gatewayPorts, httpPorts);
         try
         {
             // 1. A whole run through the cluster.
             var whole = await CliProcess.RunAsync(TimeSpan.FromMinutes(5), null, null, ["audit", .. request, "--cluster", connection, "--out", Path.Combine(root, "whole")]);
-            Assert.True(whole.ExitCode == 0, $"{whole.Stdout}\n{whole.Stderr}");
+            Assert.True(whole.ExitCode == 0, $"{whole.Stdout}\n{whole.Stderr}\n{SiloLogs(silos)}");
             Assert.Equal(await ReportResult.ReadAsync(Path.Combine(root, "embedded")), await ReportResult.ReadAsync(Path.Combine(root, "whole")));
+            await AssertWebHostsAsync(httpPorts);
 
             // 2. A run interrupted by killing the client and both silos once some shards are stored.
             using var store = await ConnectionMultiplexer.ConnectAsync(connection);
@@ -72,10 +79,10 @@ public sealed class ClusterTests
             Assert.InRange(storedAtKill, 1, corpus.Spec.Models.Sum(m => (m.Total + 1) / 2) - 1);
             _ = await clientOut;
 
-            silos = StartSilos(connection, data, siloPorts, gatewayPorts);
+            silos = StartSilos(connection, data, siloPorts, gatewayPorts, httpPorts);
             var resumed = await CliProcess.RunAsync(TimeSpan.FromMinutes(5), null, null, ["status", runId, "--cluster", connection, "--follow", "--out", Path.Combine(root, "resumed")]);
 
-            Assert.True(resumed.ExitCode == 0, $"{resumed.Stdout}\n{resumed.Stderr}");
+            Assert.True(resumed.ExitCode == 0, $"{resumed.Stdout}\n{resumed.Stderr}\n{SiloLogs(silos)}");
             Assert.Equal(await ReportResult.ReadAsync(Path.Combine(root, "embedded")), await ReportResult.ReadAsync(Path.Combine(root, "resumed")));
         }
         finally
@@ -103,7 +110,32 @@ public sealed class ClusterTests
         return await db.HashLengthAsync($"icdiff:icdiff:shards:{runId}/model-a") + await db.HashLengthAsync($"icdiff:icdiff:shards:{runId}/model-b");
     }
 
-    private static List<Process> StartSilos(string redis, string data, int[] siloPorts, int[] gatewayPorts)
+    /// <summary>
+    /// Each silo's web host after a run: ready, its Prometheus scrape holds the audit's own metrics (the worker
+    /// silo's pipeline stages, the per-model items of the aggregates, wherever they live), and the dashboard is served.
+    /// </summary>
+    private static async Task AssertWebHostsAsync(int[] httpPorts)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var scrapes = new List<string>();
+        foreach (var port in httpPorts)
+        {
+            Assert.Equal("active", await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/healthz"), Token));
+            scrapes.Add(await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"), Token));
+            using var dashboard = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/dashboard"), Token);
+            Assert.True(dashboard.IsSuccessStatusCode, $"dashboard on port {port}: {(int)dashboard.StatusCode}");
+            Assert.Contains("html", (await dashboard.Content.ReadAsStringAsync(Token)).ToLowerInvariant(), StringComparison.Ordinal);
+        }
+
+        var all = string.Join('\n', scrapes);
+        Assert.Contains("icdiff_pipeline_images_total{", all, StringComparison.Ordinal);
+        Assert.Contains("stage=\"embedded\"", all, StringComparison.Ordinal);
+        Assert.Contains("icdiff_audit_items_total{", all, StringComparison.Ordinal);
+        Assert.Contains("model=\"model-a\"", all, StringComparison.Ordinal);
+        Assert.Contains("icdiff_pipeline_queue_depth", all, StringComparison.Ordinal);
+    }
+
+    private static List<Process> StartSilos(string redis, string data, int[] siloPorts, int[] gatewayPorts, int[] httpPorts)
     {
         var silos = new List<Process>();
         for (var i = 0; i < siloPorts.Length; i++)
@@ -113,7 +145,10 @@ public sealed class ClusterTests
                 ["Icdiff__Cluster__Redis"] = redis,
                 ["Icdiff__Cluster__SiloPort"] = siloPorts[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Icdiff__Cluster__GatewayPort"] = gatewayPorts[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Icdiff__Cluster__HttpPort"] = httpPorts[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Icdiff__Silo__DataDirectory"] = data,
+                // One silo coordinates and works, the other only works, as a CPU coordinator beside GPU workers would.
+                ["Icdiff__Silo__Roles"] = i == 0 ? "coordinator,worker" : "worker",
                 ["Logging__LogLevel__Default"] = "Warning",
             }));
         }
@@ -137,8 +172,20 @@ public sealed class ClusterTests
         var process = Process.Start(start)!;
         if (file != "dotnet" || !args.Any(a => a.EndsWith("icdiff.dll", StringComparison.Ordinal)))
         {
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
+            // Server output is kept (last lines) for the failure message, not shown otherwise.
+            var log = ServerLogs.GetOrAdd(process.Id, _ => new System.Collections.Concurrent.ConcurrentQueue<string>());
+            DataReceivedEventHandler keep = (_, e) =>
+            {
+                if (e.Data is { } line)
+                {
+                    log.Enqueue(line);
+                    while (log.Count > 200 && log.TryDequeue(out string? _))
+                    {
+                    }
+                }
+            };
+            process.OutputDataReceived += keep;
+            process.ErrorDataReceived += keep;
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
         }
