@@ -171,3 +171,72 @@ public sealed class AuditRunGrainTests(AuditClusterFixture fixture) : IClassFixt
         Assert.Contains("does not exist", status.Error, StringComparison.Ordinal);
     }
 }
+
+/// <summary>The audit's own traces and metrics, seen by listeners as an OpenTelemetry SDK would see them.</summary>
+public sealed class TelemetryTests(AuditClusterFixture fixture) : IClassFixture<AuditClusterFixture>
+{
+    [Fact]
+    public async Task Audit_EmitsShardTraces_AndStageAndPerModelMetrics()
+    {
+        var runId = $"otel-{Guid.NewGuid():N}";
+        var shards = new System.Collections.Concurrent.ConcurrentBag<System.Diagnostics.Activity>();
+        var measurements = new System.Collections.Concurrent.ConcurrentBag<(string Instrument, long Value, string Tags)>();
+        using var activities = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == IcdiffTelemetry.Name,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllData,
+            ActivityStopped = activity =>
+            {
+                if (activity.OperationName == "icdiff.shard.scan" && (string?)activity.GetTagItem("icdiff.run") == runId)
+                {
+                    shards.Add(activity);
+                }
+            },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(activities);
+        using var meters = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == IcdiffTelemetry.Name)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        meters.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            measurements.Add((instrument.Name, value, string.Join(',', tags.ToArray().Select(t => $"{t.Key}={t.Value}")))));
+        meters.Start();
+
+        var request = new AuditRequest(
+            fixture.Corpus.GalleryPath,
+            [.. fixture.Corpus.Spec.Models.Select(m => new ModelCorpus(m.Name, fixture.Corpus.ModelPaths[m.Name]))],
+            "builtin",
+            ReplicaCriterion.DefaultMinLevel,
+            ReplicaCriterion.DefaultCandidates,
+            16);
+        var run = fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>(runId);
+        var status = await run.StartAsync(request);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        while (!status.IsFinished)
+        {
+            await Task.Delay(100, timeout.Token);
+            status = await run.GetStatusAsync();
+        }
+
+        Assert.Equal(RunState.Completed, status.State);
+        var total = fixture.Corpus.Spec.Models.Sum(m => m.Total) + fixture.BadFiles.Count;
+        Assert.Equal(total, shards.Sum(a => (int)a.GetTagItem("icdiff.items")!));
+        Assert.All(shards, a => Assert.Contains((string)a.GetTagItem("icdiff.model")!, fixture.Corpus.Spec.Models.Select(m => m.Name)));
+        // Counters are process-wide (other tests run audits too): this run's per-model items are told apart by model
+        // name only across runs, so check that each model's recorded items reach at least its corpus size.
+        foreach (var model in fixture.Corpus.Spec.Models)
+        {
+            var recorded = measurements.Where(m => m.Instrument == "icdiff.audit.items" && m.Tags.Contains($"model={model.Name}", StringComparison.Ordinal)).Sum(m => m.Value);
+            Assert.True(recorded >= model.Total, $"{model.Name}: {recorded} items recorded in metrics, corpus has {model.Total}");
+        }
+
+        Assert.Contains(measurements, m => m.Instrument == "icdiff.pipeline.images" && m.Tags == "stage=embedded");
+        Assert.Contains(measurements, m => m.Instrument == "icdiff.pipeline.skipped" && m.Tags.StartsWith("reason=", StringComparison.Ordinal));
+    }
+}
