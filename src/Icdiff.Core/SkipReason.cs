@@ -12,4 +12,5 @@ public enum SkipReason
     ReadFailed,
     Missing,
     EmbeddingFailed,
+    TimedOut,
 }

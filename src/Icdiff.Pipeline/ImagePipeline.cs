@@ -134,23 +134,28 @@ public sealed partial class ImagePipeline : IAsyncDisposable
 
             var spec = state.Batch.Embedder.Manifest.Preprocess;
             var pixels = _pixelPool.Rent(spec.TensorLength);
-            DecodeResult decoded;
-            using (content)
+            if (state.Batch.ContentIds)
             {
-                if (state.Batch.ContentIds)
-                {
-                    work.ContentId = GalleryIds.FromContent(content.Span);
-                }
+                work.ContentId = GalleryIds.FromContent(content.Span);
+            }
 
-                try
-                {
-                    decoded = _decoder.Decode(content.Span, spec, pixels);
-                }
-                catch (Exception ex)
-                {
-                    // The decoder promises data-level failures, not exceptions; a native surprise still must not stop the run.
-                    decoded = DecodeResult.Failed(SkipReason.Corrupt, "decoder failed: " + ex.Message);
-                }
+            // The decode runs beside this loop so that a pathological image (a decoder stuck in a huge or crafted
+            // file) costs its time limit, not the worker: past the limit the item is skipped and this loop goes on,
+            // while the abandoned decode keeps its buffers until it returns.
+            var decoding = Task.Run(() => DecodeOrFail(content, spec, pixels));
+            DecodeResult decoded;
+            try
+            {
+                decoded = await decoding.WaitAsync(_options.DecodeTimeout, _stopping.Token);
+                content.Dispose();
+            }
+            catch (TimeoutException)
+            {
+                var pool = _pixelPool;
+                _ = decoding.ContinueWith(_ => { content.Dispose(); pool.Return(pixels); }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                Log.DecodeTimedOut(_logger, item.Key, _options.DecodeTimeout.TotalSeconds);
+                state.Complete(work.Index, new ItemOutcome(item, SkipReason.TimedOut, $"decoding took longer than {_options.DecodeTimeout.TotalSeconds:0.#} s", null, null));
+                continue;
             }
 
             if (!decoded.Succeeded)
@@ -165,6 +170,19 @@ public sealed partial class ImagePipeline : IAsyncDisposable
             work.Pixels = pixels;
             work.PixelPool = _pixelPool;
             await _embedQueue.Writer.WriteAsync(work, _stopping.Token);
+        }
+    }
+
+    private DecodeResult DecodeOrFail(ItemContent content, PreprocessSpec spec, float[] pixels)
+    {
+        try
+        {
+            return _decoder.Decode(content.Span, spec, pixels);
+        }
+        catch (Exception ex)
+        {
+            // The decoder promises data-level failures, not exceptions; a native surprise still must not stop the run.
+            return DecodeResult.Failed(SkipReason.Corrupt, "decoder failed: " + ex.Message);
         }
     }
 
@@ -406,5 +424,8 @@ public sealed partial class ImagePipeline : IAsyncDisposable
 
         [LoggerMessage(EventId = PipelineEventIds.EmbeddingFailed, Level = LogLevel.Error, Message = "Model {Model} failed on a batch of {Count} images; they are recorded as skipped")]
         public static partial void EmbeddingFailed(ILogger logger, Exception exception, string model, int count);
+
+        [LoggerMessage(EventId = PipelineEventIds.DecodeTimedOut, Level = LogLevel.Warning, Message = "Decoding {Key} took longer than {Seconds} s; skipped as TimedOut")]
+        public static partial void DecodeTimedOut(ILogger logger, string key, double seconds);
     }
 }

@@ -20,6 +20,12 @@ public sealed class PipelineOptions
     /// <summary>Encoded files larger than this are skipped without being read.</summary>
     public long MaxEncodedBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>
+    /// Time one image may spend decoding before it is skipped as <c>TimedOut</c>. A native decode cannot be stopped:
+    /// its worker is replaced at once and the abandoned decode's buffers go back to their pools when it ends.
+    /// </summary>
+    public TimeSpan DecodeTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     public int EffectiveDecodeWorkers => DecodeWorkers > 0 ? DecodeWorkers : Environment.ProcessorCount;
 
     public void Validate()
@@ -37,5 +43,6 @@ public sealed class PipelineOptions
         Check(FlushMilliseconds is >= 1 and <= 60_000, nameof(FlushMilliseconds), FlushMilliseconds, "must be 1..60000");
         Check(ChannelCapacity is >= 1 and <= 1_000_000, nameof(ChannelCapacity), ChannelCapacity, "must be 1..1000000");
         Check(MaxEncodedBytes >= 1, nameof(MaxEncodedBytes), MaxEncodedBytes, "must be positive");
+        Check(DecodeTimeout > TimeSpan.Zero && DecodeTimeout <= TimeSpan.FromHours(1), nameof(DecodeTimeout), DecodeTimeout, "must be more than 0 and at most 1 hour");
     }
 }

@@ -170,11 +170,8 @@ public sealed class AuditRunGrainTests(AuditClusterFixture fixture) : IClassFixt
         Assert.Equal(RunState.Failed, status.State);
         Assert.Contains("does not exist", status.Error, StringComparison.Ordinal);
     }
-}
 
-/// <summary>The audit's own traces and metrics, seen by listeners as an OpenTelemetry SDK would see them.</summary>
-public sealed class TelemetryTests(AuditClusterFixture fixture) : IClassFixture<AuditClusterFixture>
-{
+    /// <summary>The audit's own traces and metrics, seen by listeners as an OpenTelemetry SDK would see them.</summary>
     [Fact]
     public async Task Audit_EmitsShardTraces_AndStageAndPerModelMetrics()
     {
