@@ -241,6 +241,8 @@ internal sealed partial class AuditRunGrain(
     {
         SiloUnavailableException or OrleansMessageRejectionException or TimeoutException => true,
         InvalidOperationException when ex.Message.StartsWith("Attempt to access an invalid activation", StringComparison.Ordinal) => true,
+        // The gallery index grain was re-activated (its silo lost) during this run's pass: the pass starts again.
+        InvalidOperationException when ex.Message.StartsWith("gallery pass ", StringComparison.Ordinal) => true,
         OrleansException when ex.Message.Contains("shutting down", StringComparison.OrdinalIgnoreCase) => true,
         AggregateException a => a.InnerExceptions.All(IsClusterFault),
         _ => false,
@@ -284,12 +286,12 @@ internal sealed partial class AuditRunGrain(
     {
         var manifest = embedder.Manifest;
         var gallery = GrainFactory.GetGrain<IGalleryIndexGrain>(GalleryIndexKey(request.GalleryLocation, embedder.Fingerprint));
-        await gallery.BeginPassAsync(manifest.OutputTokens, manifest.OutputDim, embedder.Fingerprint);
+        var pass = await gallery.BeginPassAsync(manifest.OutputTokens, manifest.OutputDim, embedder.Fingerprint);
         var source = corpora.Open(request.GalleryLocation);
         await foreach (var chunk in Chunk(source.ListAsync(cancellationToken), request.ShardSize, cancellationToken))
         {
             _galleryListed += chunk.Count;
-            var fresh = await gallery.FilterNewAsync(chunk);
+            var fresh = await gallery.FilterNewAsync(pass, chunk);
             _galleryDone += chunk.Count - fresh.Count;
             if (fresh.Count == 0)
             {
@@ -312,7 +314,7 @@ internal sealed partial class AuditRunGrain(
         _galleryListingComplete = true;
         await dispatcher.DrainAsync();
         cancellationToken.ThrowIfCancellationRequested();
-        return await gallery.SealPassAsync();
+        return await gallery.SealPassAsync(pass);
     }
 
     private async Task ScanModelAsync(AuditRequest request, ModelCorpus model, GallerySnapshot snapshot, ShardDispatcher dispatcher, CancellationToken cancellationToken)

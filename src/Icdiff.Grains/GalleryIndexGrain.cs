@@ -5,42 +5,54 @@ using Microsoft.Extensions.Options;
 namespace Icdiff.Grains;
 
 /// <summary>
-/// Owns one gallery index. Each sealed pass is written to a new file and a "current" pointer is replaced
-/// atomically, so a worker still reading the previous snapshot is never disturbed and a crash mid-save
-/// leaves the previous index in place.
+/// Owns one gallery index. A sealed pass that changed the index is written to a new file and a "current" pointer is
+/// replaced atomically, so a worker still reading an earlier snapshot is never disturbed and a crash mid-save leaves
+/// the previous index in place; a pass that changed nothing hands out the current snapshot again. Earlier snapshot
+/// files are kept for <see cref="SnapshotRetention"/> (runs still scanning against them may need to load them on a
+/// new silo), then deleted at a later seal.
 /// </summary>
 internal sealed partial class GalleryIndexGrain(IOptions<AuditSiloOptions> options, ILogger<GalleryIndexGrain> logger) : Grain, IGalleryIndexGrain
 {
     private const string PointerFile = "current";
 
+    /// <summary>How long a superseded snapshot file is kept.</summary>
+    private static readonly TimeSpan SnapshotRetention = TimeSpan.FromDays(7);
+
+    /// <summary>A pass not sealed within this time belongs to a run that was lost; it no longer holds back removals.</summary>
+    private static readonly TimeSpan AbandonedPass = TimeSpan.FromDays(1);
+
+    private readonly Dictionary<Guid, Pass> _passes = [];
     private EmbeddedVectorIndex? _index;
     private Dictionary<string, int> _latestByKey = new(StringComparer.Ordinal);
-    private HashSet<string> _seen = new(StringComparer.Ordinal);
     private string _fingerprint = string.Empty;
     private string? _currentFile;
+    private bool _changed;
 
     private string Folder => Path.Combine(options.Value.DataDirectory, "galleries", this.GetPrimaryKeyString());
 
-    public Task BeginPassAsync(int tokens, int dim, string fingerprint)
+    public Task<Guid> BeginPassAsync(int tokens, int dim, string fingerprint)
     {
         if (_index is null || _index.Tokens != tokens || _index.Dim != dim || _fingerprint != fingerprint)
         {
             _index = TryLoad(tokens, dim) ?? new EmbeddedVectorIndex(tokens, dim);
             _fingerprint = fingerprint;
             _latestByKey = OrdinalsByKey(_index);
+            _changed = _currentFile is null;
         }
 
-        _seen = new HashSet<string>(StringComparer.Ordinal);
-        return Task.CompletedTask;
+        var id = Guid.NewGuid();
+        _passes[id] = new Pass(DateTimeOffset.UtcNow);
+        return Task.FromResult(id);
     }
 
-    public Task<IReadOnlyList<ImageRef>> FilterNewAsync(IReadOnlyList<ImageRef> items)
+    public Task<IReadOnlyList<ImageRef>> FilterNewAsync(Guid pass, IReadOnlyList<ImageRef> items)
     {
         var index = _index ?? throw new InvalidOperationException("BeginPassAsync must be called first.");
+        var seen = OpenPass(pass).Seen;
         var fresh = new List<ImageRef>();
         foreach (var item in items)
         {
-            _seen.Add(item.Key);
+            seen.Add(item.Key);
             if (!_latestByKey.TryGetValue(item.Key, out var ordinal) || index.StampOf(ordinal) != item.Stamp)
             {
                 fresh.Add(item);
@@ -58,20 +70,40 @@ internal sealed partial class GalleryIndexGrain(IOptions<AuditSiloOptions> optio
             // A changed image is appended; the older entry under the same key is dropped when the pass is sealed.
             index.Add(e.Image.Key, e.Image.Stamp, e.Embedding);
             _latestByKey[e.Image.Key] = index.Count - 1;
+            _changed = true;
         }
 
         return Task.CompletedTask;
     }
 
-    public Task<GallerySnapshot> SealPassAsync()
+    public Task<GallerySnapshot> SealPassAsync(Guid pass)
     {
         var index = _index ?? throw new InvalidOperationException("BeginPassAsync must be called first.");
+        var seen = OpenPass(pass).Seen;
+        _passes.Remove(pass);
+        foreach (var abandoned in _passes.Where(p => DateTimeOffset.UtcNow - p.Value.StartedAt > AbandonedPass).Select(p => p.Key).ToList())
+        {
+            _passes.Remove(abandoned);
+        }
+
+        // Superseded entries (an image changed and embedded again) always go; entries this pass did not list go only
+        // when no other pass is open, since an overlapping run may have listed (and be searching for) them.
+        var othersOpen = _passes.Count > 0;
         var removed = index.Retain(i =>
         {
             var key = index.KeyOf(i);
-            return _seen.Contains(key) && _latestByKey[key] == i;
+            return _latestByKey[key] == i && (othersOpen || seen.Contains(key));
         });
-        _latestByKey = OrdinalsByKey(index);
+        if (removed > 0)
+        {
+            _latestByKey = OrdinalsByKey(index);
+            _changed = true;
+        }
+
+        if (!_changed && _currentFile is not null && File.Exists(_currentFile))
+        {
+            return Task.FromResult(new GallerySnapshot(_currentFile, index.Count, _fingerprint));
+        }
 
         Directory.CreateDirectory(Folder);
         var file = Path.Combine(Folder, $"index-{DateTime.UtcNow:yyyyMMddHHmmssfff}-{Guid.NewGuid():N}.bin");
@@ -79,15 +111,31 @@ internal sealed partial class GalleryIndexGrain(IOptions<AuditSiloOptions> optio
         var pointer = Path.Combine(Folder, PointerFile);
         File.WriteAllText(pointer + ".tmp", Path.GetFileName(file) + "\n" + _fingerprint);
         File.Move(pointer + ".tmp", pointer, overwrite: true);
-        var previous = _currentFile;
         _currentFile = file;
-        if (previous is not null && previous != file)
-        {
-            TryDelete(previous);
-        }
+        _changed = false;
+        DeleteExpiredSnapshots(file);
 
         Log.Sealed(logger, this.GetPrimaryKeyString(), index.Count, removed);
         return Task.FromResult(new GallerySnapshot(file, index.Count, _fingerprint));
+    }
+
+    private Pass OpenPass(Guid pass) =>
+        _passes.TryGetValue(pass, out var open) ? open : throw new InvalidOperationException($"gallery pass {pass} is not open (this index was re-activated after its silo was lost, or the pass was sealed); the run starts its gallery pass again.");
+
+    private void DeleteExpiredSnapshots(string current)
+    {
+        foreach (var file in Directory.EnumerateFiles(Folder, "index-*.bin"))
+        {
+            if (file != current && DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > SnapshotRetention)
+            {
+                TryDelete(file);
+            }
+        }
+    }
+
+    private sealed record Pass(DateTimeOffset StartedAt)
+    {
+        public HashSet<string> Seen { get; } = new(StringComparer.Ordinal);
     }
 
     /// <summary>Key to ordinal; where a key repeats (a changed image appended), the later entry wins.</summary>

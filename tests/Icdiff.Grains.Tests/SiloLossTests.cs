@@ -119,6 +119,7 @@ public sealed class SiloLossTests(ThreeSiloFixture fixture) : IClassFixture<Thre
         var done = await WaitAsync(reference, s => s.IsFinished);
         Assert.Equal(RunState.Completed, done.State);
 
+        await EnsureThreeSilosAsync();
         var interrupted = $"killed-{Guid.NewGuid():N}";
         await fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>(interrupted).StartAsync(request);
         var midway = await WaitAsync(interrupted, s => s.IsFinished || s.Models.Sum(m => m.Done) >= 10);
@@ -151,6 +152,69 @@ public sealed class SiloLossTests(ThreeSiloFixture fixture) : IClassFixture<Thre
         Assert.True(cancelled.Models.Sum(m => m.Done) < fixture.Corpus.Spec.Models.Sum(m => m.Total), "the run had finished before it was cancelled");
         Assert.Equal(recordedAtCancel, await RecordedCountAsync(runId, request));
         Assert.Equal(RunState.Cancelled, (await run.GetStatusAsync()).State);
+    }
+
+    [Fact]
+    public async Task Audit_WithAWorkerSiloKilledDuringGalleryIndexing_GivesTheResultOfAnUninterruptedRun()
+    {
+        // A gallery of its own (a copy under a new path), so this run indexes it from scratch rather than reusing an index.
+        var gallery = Path.Combine(ThreeSiloFixture.DataDirectory, $"gallery-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(gallery);
+        foreach (var file in Directory.EnumerateFiles(fixture.Corpus.GalleryPath))
+        {
+            File.Copy(file, Path.Combine(gallery, Path.GetFileName(file)));
+        }
+
+        var reference = $"whole-{Guid.NewGuid():N}";
+        var referenceRequest = Request() with { ShardSize = 1 };
+        await fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>(reference).StartAsync(referenceRequest);
+        Assert.Equal(RunState.Completed, (await WaitAsync(reference, s => s.IsFinished)).State);
+
+        await EnsureThreeSilosAsync();
+        var request = referenceRequest with { GalleryLocation = gallery };
+        var interrupted = $"gallerykill-{Guid.NewGuid():N}";
+        await fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>(interrupted).StartAsync(request);
+        var midway = await WaitAsync(interrupted, s => s.IsFinished || s.State == RunState.Scanning || s.GalleryEmbedded >= 20);
+        Assert.True(midway.State == RunState.IndexingGallery, $"the gallery was indexed before a silo could be killed ({midway.State}); the test proves nothing");
+        await fixture.Cluster.KillSiloAsync(fixture.Cluster.SecondarySilos[^1], TestContext.Current.CancellationToken);
+
+        var finished = await WaitAsync(interrupted, s => s.IsFinished);
+
+        Assert.True(finished.State == RunState.Completed, $"{finished.State}: {finished.Error}");
+        Assert.Equal(fixture.Corpus.Spec.GallerySize, finished.GalleryListed);
+        Assert.Equal(fixture.Corpus.Spec.GallerySize, finished.GalleryDone);
+        Assert.Equal(await ResultAsync(reference, referenceRequest), await ResultAsync(interrupted, request));
+    }
+
+    [Fact]
+    public async Task FiveAuditsSubmittedAtOnce_EachGiveTheResultOfARunAlone()
+    {
+        var request = Request() with { ShardSize = 4 };
+        var alone = $"alone-{Guid.NewGuid():N}";
+        await fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>(alone).StartAsync(request);
+        Assert.Equal(RunState.Completed, (await WaitAsync(alone, s => s.IsFinished)).State);
+        var expected = await ResultAsync(alone, request);
+
+        var runs = Enumerable.Range(0, 5).Select(i => $"load{i}-{Guid.NewGuid():N}").ToArray();
+        await Task.WhenAll(runs.Select(id => fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>(id).StartAsync(request)));
+        var statuses = await Task.WhenAll(runs.Select(id => WaitAsync(id, s => s.IsFinished)));
+
+        Assert.All(statuses, s => Assert.True(s.State == RunState.Completed, $"{s.RunId}: {s.State} {s.Error}"));
+        foreach (var id in runs)
+        {
+            Assert.Equal(expected, await ResultAsync(id, request));
+        }
+    }
+
+    /// <summary>Kill tests take a silo each; start a replacement so that every such test runs on three silos.</summary>
+    private async Task EnsureThreeSilosAsync()
+    {
+        while (fixture.Cluster.GetActiveSilos().Count() < 3)
+        {
+            await fixture.Cluster.StartAdditionalSiloAsync();
+        }
+
+        await fixture.Cluster.WaitForLivenessToStabilizeAsync();
     }
 
     private async Task<int> RecordedCountAsync(string runId, AuditRequest request)
