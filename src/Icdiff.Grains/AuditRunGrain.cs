@@ -198,7 +198,16 @@ internal sealed partial class AuditRunGrain(
             }
 
             _finishedAt = DateTimeOffset.UtcNow;
-            await SaveAsync();
+            try
+            {
+                await SaveAsync();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException || IsClusterFault(ex))
+            {
+                // The store cannot take the end state (a full disk, say): the run's outcome stands in this activation,
+                // and a resume, or the next activation from the stored state, carries the run on.
+                Log.EndNotStored(logger, ex, this.GetPrimaryKeyString(), _state);
+            }
             try
             {
                 DelayDeactivation(TimeSpan.FromHours(1));
@@ -407,6 +416,9 @@ internal sealed partial class AuditRunGrain(
 
         [LoggerMessage(EventId = GrainEventIds.RunResumedOnRequest, Level = LogLevel.Information, Message = "Run {Run} resumed on request (retrying skipped items: {RetryFailed})")]
         public static partial void RunResumedOnRequest(ILogger logger, string run, bool retryFailed);
+
+        [LoggerMessage(EventId = GrainEventIds.RunEndNotStored, Level = LogLevel.Error, Message = "Run {Run} ended {State} but the run store could not record it")]
+        public static partial void EndNotStored(ILogger logger, Exception exception, string run, RunState state);
 
         [LoggerMessage(EventId = GrainEventIds.RunFailed, Level = LogLevel.Error, Message = "Run {Run} failed")]
         public static partial void RunFailed(ILogger logger, Exception exception, string run);

@@ -16,4 +16,5 @@ internal static class GrainEventIds
     public const int WaitingForWorker = 4010;
     public const int RunRetryingFailed = 4011;
     public const int RunResumedOnRequest = 4012;
+    public const int RunEndNotStored = 4013;
 }

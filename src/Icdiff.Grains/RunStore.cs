@@ -131,11 +131,27 @@ public sealed class FileRunStore(string dataDirectory) : IRunStore
     {
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         var temporary = $"{file}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        await using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.WriteThrough))
+        try
         {
-            await stream.WriteAsync(content);
-        }
+            await using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.WriteThrough))
+            {
+                await stream.WriteAsync(content);
+            }
 
-        File.Move(temporary, file, overwrite: true);
+            File.Move(temporary, file, overwrite: true);
+        }
+        catch (IOException)
+        {
+            // A full disk leaves a partial temporary file: remove it (the stored file, if any, is untouched).
+            try
+            {
+                File.Delete(temporary);
+            }
+            catch (IOException)
+            {
+            }
+
+            throw;
+        }
     }
 }

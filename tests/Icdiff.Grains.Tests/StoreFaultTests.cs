@@ -1,0 +1,150 @@
+using Icdiff.Core;
+using Icdiff.Corpora.FileSystem;
+using Icdiff.Embedding.Onnx;
+using Icdiff.Imaging.Skia;
+using Icdiff.Synthesis;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.TestingHost;
+
+namespace Icdiff.Grains.Tests;
+
+/// <summary>
+/// The data directory fills up mid-run: every write of the run store fails as a full disk fails. The run ends
+/// failed, saying why; once space is back, resuming it gives the result of an uninterrupted run, nothing counted
+/// twice. The store is the real file store behind a switch that makes its writes fail (the code under test is
+/// what the grains do with a failing store).
+/// </summary>
+public sealed class StoreFaultTests : IAsyncLifetime
+{
+    private static readonly string DataDirectory = Path.Combine(Path.GetTempPath(), $"icdiff-diskfull-{Guid.NewGuid():N}");
+    private static readonly FailingSwitch Full = new();
+    private TestCluster _cluster = null!;
+    private DemoCorpus _corpus = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _corpus = DemoCorpusBuilder.Build(Path.Combine(DataDirectory, "corpus"), DemoCorpusSpec.Small(43));
+        var builder = new TestClusterBuilder { Options = { InitialSilosCount = 1 } };
+        builder.AddSiloBuilderConfigurator<Configurator>();
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _cluster.StopAllSilosAsync();
+        await _cluster.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task DataDirectoryFullMidRun_FailsTheRun_AndResumingAfterwardsGivesTheUninterruptedResult()
+    {
+        var request = new AuditRequest(
+            _corpus.GalleryPath,
+            [.. _corpus.Spec.Models.Select(m => new ModelCorpus(m.Name, _corpus.ModelPaths[m.Name]))],
+            "builtin",
+            ReplicaCriterion.DefaultMinLevel,
+            ReplicaCriterion.DefaultCandidates,
+            2);
+        var reference = $"whole-{Guid.NewGuid():N}";
+        Assert.Equal(RunState.Completed, (await RunAsync(reference, r => r.StartAsync(request), _ => false)).State);
+
+        var runId = $"full-{Guid.NewGuid():N}";
+        var failed = await RunAsync(runId, r => r.StartAsync(request), s =>
+        {
+            // The disk fills once some items are recorded.
+            if (s.Models.Sum(m => m.Done) >= 6)
+            {
+                Full.On = true;
+            }
+
+            return false;
+        });
+        Full.On = false;
+        var total = _corpus.Spec.Models.Sum(m => m.Total);
+        Assert.Equal(RunState.Failed, failed.State);
+        Assert.Contains("No space left on device", failed.Error, StringComparison.Ordinal);
+        Assert.InRange(failed.Models.Sum(m => m.Done), 6, total - 1);
+
+        var resumed = await RunAsync(runId, r => r.ResumeAsync(retryFailed: false), _ => false);
+
+        Assert.True(resumed.State == RunState.Completed, $"{resumed.State}: {resumed.Error}");
+        Assert.Equal(total, resumed.Models.Sum(m => m.Done));
+        Assert.Equal(await ResultAsync(reference, request), await ResultAsync(runId, request));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(DataDirectory, "runs"), "*.tmp", SearchOption.AllDirectories));
+    }
+
+    private async Task<RunStatus> RunAsync(string runId, Func<IAuditRunGrain, Task<RunStatus>> start, Func<RunStatus, bool> onProgress)
+    {
+        var run = _cluster.GrainFactory.GetGrain<IAuditRunGrain>(runId);
+        var status = await start(run);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        while (!status.IsFinished)
+        {
+            onProgress(status);
+            await Task.Delay(20, timeout.Token);
+            status = await run.GetStatusAsync();
+        }
+
+        return status;
+    }
+
+    private async Task<string> ResultAsync(string runId, AuditRequest request)
+    {
+        var lines = new List<string>();
+        foreach (var model in request.Generated)
+        {
+            var aggregate = _cluster.GrainFactory.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(runId, model.Model));
+            var s = await aggregate.GetSummaryAsync(request.MinLevel);
+            lines.Add($"{s.Model} scanned {s.Scanned} replicas {s.Replicas} skipped {s.Skipped} levels {string.Join('/', s.LevelHistogram)}");
+            lines.AddRange((await aggregate.GetMatchesAsync(0, 100_000)).Select(m => $"{m.Key} -> {m.GalleryKey} {m.Level} {m.Similarity:0.000000}"));
+        }
+
+        return string.Join('\n', lines);
+    }
+
+    private sealed class FailingSwitch
+    {
+        public volatile bool On;
+    }
+
+    /// <summary>The file store, with writes failing while the switch is on, as they fail on a full disk.</summary>
+    private sealed class FillingUpRunStore(FileRunStore inner) : IRunStore
+    {
+        public Task<bool> SaveRunAsync(RunRecord record) => Full.On ? Task.FromException<bool>(DiskFull()) : inner.SaveRunAsync(record);
+
+        public Task<RunRecord?> LoadRunAsync(string runId) => inner.LoadRunAsync(runId);
+
+        public Task<IReadOnlyList<RunRecord>> ListRunsAsync() => inner.ListRunsAsync();
+
+        public Task<bool> SaveShardAsync(string aggregateKey, ShardResult result) => Full.On ? Task.FromException<bool>(DiskFull()) : inner.SaveShardAsync(aggregateKey, result);
+
+        public Task<IReadOnlyList<ShardResult>> LoadShardsAsync(string aggregateKey) => inner.LoadShardsAsync(aggregateKey);
+
+        private static IOException DiskFull() => new("No space left on device", 28);
+    }
+
+    private sealed class Configurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder siloBuilder)
+        {
+            siloBuilder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddFileSystemCorpora();
+            siloBuilder.Services.AddSingleton<IRunStore>(new FillingUpRunStore(new FileRunStore(DataDirectory)));
+            siloBuilder.Services.Configure<AuditSiloOptions>(o =>
+            {
+                o.DataDirectory = DataDirectory;
+                o.MaxShardsInFlight = 2;
+            });
+            siloBuilder.Services.AddLogging(l => l.AddFilter("Orleans", LogLevel.Error).AddFilter("Icdiff", LogLevel.Critical));
+            siloBuilder.AddAuditGrains();
+        }
+    }
+}
