@@ -25,27 +25,55 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, string prefix) :
 
     private static readonly JsonSerializerOptions Json = new();
 
+    /// <summary>How long a store operation rides out a Redis that is restarting (disconnected, or loading its data).</summary>
+    private static readonly TimeSpan OutageBudget = TimeSpan.FromSeconds(45);
+
     private IDatabase Db => redis.GetDatabase();
+
+    /// <summary>
+    /// Runs a store operation, retrying through a Redis restart: connection failures, timeouts and LOADING replies are
+    /// retried with doubling delays until <see cref="OutageBudget"/> is spent, so a short restart is only a pause.
+    /// </summary>
+    private static async Task<T> RetryAsync<T>(Func<Task<T>> operation)
+    {
+        var started = DateTime.UtcNow;
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                return await operation();
+            }
+            catch (Exception ex) when (IsTransient(ex) && DateTime.UtcNow - started < OutageBudget)
+            {
+                await Task.Delay(delay);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2000));
+            }
+        }
+    }
+
+    private static bool IsTransient(Exception ex) => ex is RedisConnectionException or RedisTimeoutException
+        || (ex is RedisServerException && ex.Message.StartsWith("LOADING", StringComparison.Ordinal));
 
     public async Task<bool> SaveRunAsync(RunRecord record)
     {
-        var result = await Db.ScriptEvaluateAsync(
+        var result = await RetryAsync(() => Db.ScriptEvaluateAsync(
             SaveIfNotStale,
             [RunKey(record.RunId), $"{prefix}:runs"],
-            [JsonSerializer.Serialize(record, Json), record.Epoch.ToString(CultureInfo.InvariantCulture), record.RunId]);
+            [JsonSerializer.Serialize(record, Json), record.Epoch.ToString(CultureInfo.InvariantCulture), record.RunId]));
         return (int)result == 1;
     }
 
     public async Task<RunRecord?> LoadRunAsync(string runId)
     {
-        var value = await Db.StringGetAsync(RunKey(runId));
+        var value = await RetryAsync(() => Db.StringGetAsync(RunKey(runId)));
         return value.IsNullOrEmpty ? null : JsonSerializer.Deserialize<RunRecord>(value.ToString(), Json);
     }
 
     public async Task<IReadOnlyList<RunRecord>> ListRunsAsync()
     {
         var runs = new List<RunRecord>();
-        foreach (var id in await Db.SetMembersAsync($"{prefix}:runs"))
+        foreach (var id in await RetryAsync(() => Db.SetMembersAsync($"{prefix}:runs")))
         {
             if (await LoadRunAsync(id.ToString()) is { } run)
             {
@@ -57,11 +85,11 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, string prefix) :
     }
 
     public Task<bool> SaveShardAsync(string aggregateKey, ShardResult result) =>
-        Db.HashSetAsync($"{prefix}:shards:{aggregateKey}", result.EffectiveDeliveryId, JsonSerializer.Serialize(result, Json), When.NotExists);
+        RetryAsync(() => Db.HashSetAsync($"{prefix}:shards:{aggregateKey}", result.EffectiveDeliveryId, JsonSerializer.Serialize(result, Json), When.NotExists));
 
     public async Task<IReadOnlyList<ShardResult>> LoadShardsAsync(string aggregateKey)
     {
-        var entries = await Db.HashGetAllAsync($"{prefix}:shards:{aggregateKey}");
+        var entries = await RetryAsync(() => Db.HashGetAllAsync($"{prefix}:shards:{aggregateKey}"));
         return [.. entries.Select(e => JsonSerializer.Deserialize<ShardResult>(e.Value.ToString(), Json)!).OrderBy(s => s.RecordedAt)];
     }
 

@@ -33,7 +33,10 @@ public sealed class ClusterTests
         Assert.True(embedded.ExitCode == 0, embedded.Stderr);
 
         var redisPort = FreePort();
-        using var redis = Start("/usr/bin/redis-server", ["--port", redisPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], null);
+        // Redis keeps its data in an append-only file, as a production Redis does, so that it can be restarted mid-run.
+        var redisData = Directory.CreateDirectory(Path.Combine(root, "redis")).FullName;
+        string[] redisArgs = ["--port", redisPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", redisData];
+        var redis = Start("/usr/bin/redis-server", redisArgs, null);
         var connection = $"127.0.0.1:{redisPort}";
         await WaitForPortAsync(redisPort);
         var data = Path.Combine(root, "cluster-data");
@@ -84,6 +87,39 @@ public sealed class ClusterTests
 
             Assert.True(resumed.ExitCode == 0, $"{resumed.Stdout}\n{resumed.Stderr}\n{SiloLogs(silos)}");
             Assert.Equal(await ReportResult.ReadAsync(Path.Combine(root, "embedded")), await ReportResult.ReadAsync(Path.Combine(root, "resumed")));
+
+            // 3. Redis restarted mid-run (SIGTERM, down for two seconds, started again on its data): the silos' store calls
+            // ride out the restart and the run completes with the embedded result.
+            var known = (await store.GetDatabase().SetMembersAsync("icdiff:icdiff:runs")).Select(v => v.ToString()).ToHashSet();
+            var third = Start("dotnet", [Path.Combine(Bin, "icdiff.dll"), "audit", .. request, "--cluster", connection, "--out", Path.Combine(root, "through-restart")], null);
+            var thirdOut = third.StandardOutput.ReadToEndAsync(Token);
+            var thirdErr = third.StandardError.ReadToEndAsync(Token);
+            deadline = DateTime.UtcNow.AddMinutes(3);
+            var restarted = false;
+            while (DateTime.UtcNow < deadline && !third.HasExited)
+            {
+                var run = (await store.GetDatabase().SetMembersAsync("icdiff:icdiff:runs")).Select(v => v.ToString()).FirstOrDefault(id => !known.Contains(id));
+                if (run is not null && await StoredShardsAsync(store, run) >= 3)
+                {
+                    await TerminateAsync(redis);
+                    await Task.Delay(TimeSpan.FromSeconds(2), Token);
+                    redis = Start("/usr/bin/redis-server", redisArgs, null);
+                    await WaitForPortAsync(redisPort);
+                    restarted = true;
+                    break;
+                }
+
+                await Task.Delay(20, Token);
+            }
+
+            using (var wait = new CancellationTokenSource(TimeSpan.FromMinutes(5)))
+            {
+                await third.WaitForExitAsync(wait.Token);
+            }
+
+            Assert.True(restarted, "the run finished before Redis could be restarted; the test proves nothing");
+            Assert.True(third.ExitCode == 0, $"{await thirdOut}\n{await thirdErr}\n{SiloLogs(silos)}");
+            Assert.Equal(await ReportResult.ReadAsync(Path.Combine(root, "embedded")), await ReportResult.ReadAsync(Path.Combine(root, "through-restart")));
         }
         finally
         {
@@ -99,6 +135,18 @@ public sealed class ClusterTests
 
             redis.Kill();
         }
+    }
+
+    /// <summary>SIGTERM, as a service manager stops Redis: it writes its append-only file out and exits.</summary>
+    private static async Task TerminateAsync(Process process)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync(Token);
+        }
+
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await process.WaitForExitAsync(wait.Token);
     }
 
     private static HashSet<string> WholeRunIds(string stdout) =>
