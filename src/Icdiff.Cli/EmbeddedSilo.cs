@@ -37,6 +37,8 @@ internal sealed class EmbeddedSilo : IAsyncDisposable
         builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
         // The ServerGC advice targets long-running silos; a CLI run is better served by the workstation GC.
         builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
+        // A failed start (an invalid setting, say) is reported once by the command as one line; the host's own log of it is a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         builder.Services.AddWorkerAdapters();
         builder.UseOrleans(silo =>
         {

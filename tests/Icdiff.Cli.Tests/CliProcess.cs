@@ -9,9 +9,16 @@ internal static class CliProcess
         RunAsync(timeout, null, null, args);
 
     /// <summary>Runs with extra environment variables, calling <paramref name="onStdoutLine"/> for each line as it is printed.</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(TimeSpan timeout, IReadOnlyDictionary<string, string>? environment, Action<string>? onStdoutLine, params string[] args)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(TimeSpan timeout, IReadOnlyDictionary<string, string>? environment, Action<string>? onStdoutLine, params string[] args) =>
+        RunExecutableAsync(timeout, "icdiff.dll", environment, onStdoutLine, args);
+
+    /// <summary>Runs another program of the output folder (the silo host, say) the same way.</summary>
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunExecutableAsync(TimeSpan timeout, string assembly, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        RunExecutableAsync(timeout, assembly, environment, null, args);
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunExecutableAsync(TimeSpan timeout, string assembly, IReadOnlyDictionary<string, string>? environment, Action<string>? onStdoutLine, params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "icdiff.dll");
+        var dll = Path.Combine(AppContext.BaseDirectory, assembly);
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(dll);
         foreach (var a in args)
@@ -35,7 +42,7 @@ internal static class CliProcess
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"icdiff {string.Join(' ', args)} did not finish within {timeout}; output so far: {await stdout}");
+            throw new TimeoutException($"{assembly} {string.Join(' ', args)} did not finish within {timeout}; output so far: {await stdout}");
         }
 
         return (process.ExitCode, await stdout, await stderr);

@@ -56,8 +56,22 @@ public sealed class CliTests
     {
         var (code, _, stderr) = await CliProcess.RunAsync(Quick, "audit", "--galery", "x");
 
-        Assert.NotEqual(0, code);
-        Assert.Contains("--galery", stderr, StringComparison.Ordinal);
+        Assert.Equal(2, code);
+        Assert.Contains("icdiff: error: Unrecognized command or argument '--galery'", stderr, StringComparison.Ordinal);
+        Assert.EndsWith("See 'icdiff audit --help'.", stderr.Trim(), StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InvalidSetting_IsOneLineNamingTheKey_WithoutAStackTrace()
+    {
+        var folder = Directory.CreateTempSubdirectory("icdiff-cli-").FullName;
+        File.WriteAllBytes(Path.Combine(folder, "x.png"), [1]);
+
+        var (code, _, stderr) = await CliProcess.RunAsync(Quick, new Dictionary<string, string> { ["Icdiff__Pipeline__EmbedBatchSize"] = "0" }, null, "audit", "--gallery", folder, "--generated", $"m={folder}", "--data-dir", Path.Combine(folder, "data"));
+
+        Assert.Equal(2, code);
+        Assert.Equal("icdiff: error: Icdiff:Pipeline:EmbedBatchSize must be 1..4096 (got 0).", stderr.Trim());
     }
 
     [Fact]
