@@ -17,6 +17,9 @@ namespace Icdiff.Corpora.Manifest;
 /// </summary>
 public static class ManifestReader
 {
+    /// <summary>Rows of one Parquet row group held in memory at once; a larger (or corrupt) count is refused.</summary>
+    private const long MaxRowsPerGroup = 10_000_000;
+
     public static readonly FrozenSet<string> Extensions = FrozenSet.Create(StringComparer.OrdinalIgnoreCase, ".csv", ".jsonl", ".ndjson", ".parquet");
 
     private static readonly string[] UriColumns = ["uri", "path", "url", "image", "file"];
@@ -113,6 +116,11 @@ public static class ManifestReader
 
     private static async IAsyncEnumerable<ManifestRow> ReadParquetAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        if (ParquetFooterCheck.Check(path) is { } damage)
+        {
+            throw new ManifestFormatException($"manifest '{path}' is not a readable Parquet file: {damage}.");
+        }
+
         ParquetReader reader;
         try
         {
@@ -125,7 +133,16 @@ public static class ManifestReader
 
         await using (reader)
         {
-            var fields = reader.Schema.GetDataFields();
+            DataField[] fields;
+            try
+            {
+                fields = reader.Schema.GetDataFields();
+            }
+            catch (Exception ex) when (IsParquetFailure(ex))
+            {
+                throw new ManifestFormatException($"manifest '{path}' has an unreadable Parquet schema: {ex.Message}", ex);
+            }
+
             var layout = ColumnLayout.From([.. fields.Select(f => f.Name)], path);
             var rowBase = 0L;
             for (var group = 0; group < reader.RowGroupCount; group++)
@@ -136,6 +153,11 @@ public static class ManifestReader
                 {
                     using var rowGroup = reader.OpenRowGroupReader(group);
                     rows = rowGroup.RowCount;
+                    if (rows is < 0 or > MaxRowsPerGroup)
+                    {
+                        throw new InvalidDataException($"the row group declares {rows} rows (at most {MaxRowsPerGroup} are read at once)");
+                    }
+
                     columns = new string?[fields.Length][];
                     for (var c = 0; c < fields.Length; c++)
                     {
@@ -177,9 +199,11 @@ public static class ManifestReader
         return new string?[rows];
     }
 
-    private static bool IsParquetFailure(Exception ex) =>
-        ex is IOException or InvalidDataException or NotSupportedException or ArgumentException or InvalidOperationException
-            or InvalidCastException or IndexOutOfRangeException or OverflowException or FormatException or NullReferenceException;
+    /// <summary>
+    /// Anything the Parquet library throws on a damaged file (its own Thrift errors, index and cast errors, allocation
+    /// failures from sizes a corrupt header promises) is a format failure of that file; only cancellation is not.
+    /// </summary>
+    private static bool IsParquetFailure(Exception ex) => ex is not (OperationCanceledException or ManifestFormatException);
 
     private static async Task<string?> ReadBoundedLineAsync(StreamReader reader, string path, long lineNumber, CancellationToken cancellationToken)
     {

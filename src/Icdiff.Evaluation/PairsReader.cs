@@ -120,12 +120,17 @@ public static class PairsReader
 
     private static async Task<List<LabelledPair>> ReadParquetAsync(string path, CancellationToken cancellationToken)
     {
+        if (ParquetFooterCheck.Check(path) is { } damage)
+        {
+            throw new PairsFormatException($"pairs file '{path}' is not a readable Parquet file: {damage}.");
+        }
+
         IList<ParquetPairRow> rows;
         try
         {
             rows = (await ParquetSerializer.DeserializeAsync<ParquetPairRow>(path, cancellationToken: cancellationToken)).Data;
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or NotSupportedException or ArgumentException or InvalidOperationException or InvalidCastException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
             throw new PairsFormatException($"pairs file '{path}' is not a Parquet file with columns name (string), level (int32), generated and real (strings): {ex.Message}", ex);
         }
