@@ -122,7 +122,7 @@ public static class PairsReader
     {
         if (ParquetFooterCheck.Check(path) is { } damage)
         {
-            throw new PairsFormatException($"pairs file '{path}' is not a readable Parquet file: {damage}.");
+            throw new PairsFormatException($"pairs file '{path}' is not a Parquet file: {damage}.");
         }
 
         IList<ParquetPairRow> rows;

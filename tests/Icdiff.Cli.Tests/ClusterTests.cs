@@ -77,6 +77,12 @@ public sealed class ClusterTests
             }
 
             await client.WaitForExitAsync(Token);
+            foreach (var silo in silos)
+            {
+                // Gone for good before the restart: a process still dying holds its ports.
+                await silo.WaitForExitAsync(Token);
+            }
+
             Assert.NotNull(runId);
             var storedAtKill = await StoredShardsAsync(store, runId);
             Assert.InRange(storedAtKill, 1, corpus.Spec.Models.Sum(m => (m.Total + 1) / 2) - 1);
