@@ -35,35 +35,18 @@ public sealed class AuditClusterFixture : IAsyncLifetime
         var png = await File.ReadAllBytesAsync(Directory.EnumerateFiles(modelA, "*.png").First());
         await File.WriteAllBytesAsync(Path.Combine(modelA, "truncated.png"), png.AsSpan(0, png.Length / 2).ToArray());
 
-        var builder = new TestClusterBuilder { Options = { InitialSilosCount = 2 } };
-        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
+        Cluster = await TestClusters.DeployAsync<SiloConfigurator>(2);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await Cluster.StopAllSilosAsync();
-        await Cluster.DisposeAsync();
-        try
-        {
-            Directory.Delete(DataDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Temp files; the OS cleans up what a busy file system keeps.
-        }
-    }
+    public async ValueTask DisposeAsync() => await TestClusters.TearDownAsync(Cluster, DataDirectory);
 
     private sealed class SiloConfigurator : ISiloConfigurator
     {
         public void Configure(ISiloBuilder siloBuilder)
         {
-            siloBuilder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddFileSystemCorpora();
             siloBuilder.Services.Configure<AuditSiloOptions>(o => o.DataDirectory = DataDirectory);
             siloBuilder.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(5));
-            siloBuilder.Services.AddLogging(l => l.AddFilter("Orleans", LogLevel.Warning));
-            siloBuilder.AddAuditGrains();
+            siloBuilder.AddAuditSilo(LogLevel.Warning);
         }
     }
 }

@@ -22,38 +22,22 @@ public sealed class ThreeSiloFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Corpus = DemoCorpusBuilder.Build(Path.Combine(DataDirectory, "corpus"), DemoCorpusSpec.Small(23));
-        var builder = new TestClusterBuilder { Options = { InitialSilosCount = 3 } };
-        builder.AddSiloBuilderConfigurator<Configurator>();
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
+        Cluster = await TestClusters.DeployAsync<Configurator>(3);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await Cluster.StopAllSilosAsync();
-        await Cluster.DisposeAsync();
-        try
-        {
-            Directory.Delete(DataDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public async ValueTask DisposeAsync() => await TestClusters.TearDownAsync(Cluster, DataDirectory);
 
     private sealed class Configurator : ISiloConfigurator
     {
         public void Configure(ISiloBuilder siloBuilder)
         {
-            siloBuilder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddFileSystemCorpora();
             siloBuilder.Services.Configure<AuditSiloOptions>(o =>
             {
                 o.DataDirectory = DataDirectory;
                 o.ShardAttempts = 10;
             });
             siloBuilder.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
-            siloBuilder.Services.AddLogging(l => l.AddFilter("Orleans", LogLevel.Error));
-            siloBuilder.AddAuditGrains();
+            siloBuilder.AddAuditSilo();
         }
     }
 }

@@ -25,24 +25,10 @@ public sealed class StoreFaultTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _corpus = DemoCorpusBuilder.Build(Path.Combine(DataDirectory, "corpus"), DemoCorpusSpec.Small(43));
-        var builder = new TestClusterBuilder { Options = { InitialSilosCount = 1 } };
-        builder.AddSiloBuilderConfigurator<Configurator>();
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
+        _cluster = await TestClusters.DeployAsync<Configurator>(1);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _cluster.StopAllSilosAsync();
-        await _cluster.DisposeAsync();
-        try
-        {
-            Directory.Delete(DataDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public async ValueTask DisposeAsync() => await TestClusters.TearDownAsync(_cluster, DataDirectory);
 
     [Fact]
     public async Task DataDirectoryFullMidRun_FailsTheRun_AndResumingAfterwardsGivesTheUninterruptedResult()
@@ -136,15 +122,14 @@ public sealed class StoreFaultTests : IAsyncLifetime
     {
         public void Configure(ISiloBuilder siloBuilder)
         {
-            siloBuilder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddFileSystemCorpora();
             siloBuilder.Services.AddSingleton<IRunStore>(new FillingUpRunStore(new FileRunStore(DataDirectory)));
             siloBuilder.Services.Configure<AuditSiloOptions>(o =>
             {
                 o.DataDirectory = DataDirectory;
                 o.MaxShardsInFlight = 2;
             });
-            siloBuilder.Services.AddLogging(l => l.AddFilter("Orleans", LogLevel.Error).AddFilter("Icdiff", LogLevel.Critical));
-            siloBuilder.AddAuditGrains();
+            siloBuilder.Services.AddLogging(l => l.AddFilter("Icdiff", LogLevel.Critical));
+            siloBuilder.AddAuditSilo();
         }
     }
 }

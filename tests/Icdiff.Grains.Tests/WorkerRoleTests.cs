@@ -26,38 +26,22 @@ public sealed class RoleClusterFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Corpus = DemoCorpusBuilder.Build(Path.Combine(DataDirectory, "corpus"), DemoCorpusSpec.Small(29));
-        var builder = new TestClusterBuilder { Options = { InitialSilosCount = 3 } };
-        builder.AddSiloBuilderConfigurator<Configurator>();
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
+        Cluster = await TestClusters.DeployAsync<Configurator>(3);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await Cluster.StopAllSilosAsync();
-        await Cluster.DisposeAsync();
-        try
-        {
-            Directory.Delete(DataDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public async ValueTask DisposeAsync() => await TestClusters.TearDownAsync(Cluster, DataDirectory);
 
     private sealed class Configurator : ISiloConfigurator
     {
         public void Configure(ISiloBuilder siloBuilder)
         {
-            siloBuilder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddFileSystemCorpora();
             siloBuilder.Services.AddOptions<AuditSiloOptions>().PostConfigure<IOptions<SiloOptions>>((o, silo) =>
             {
                 o.DataDirectory = DataDirectory;
                 o.Roles = silo.Value.SiloName == "Primary" ? SiloRoles.Coordinator : SiloRoles.Worker;
                 o.WorkerWaitTimeout = TimeSpan.FromSeconds(3);
             });
-            siloBuilder.Services.AddLogging(l => l.AddFilter("Orleans", LogLevel.Error));
-            siloBuilder.AddAuditGrains();
+            siloBuilder.AddAuditSilo();
         }
     }
 }
@@ -133,15 +117,13 @@ public sealed class WorkerRoleTests(RoleClusterFixture fixture) : IClassFixture<
     {
         public void Configure(ISiloBuilder siloBuilder)
         {
-            siloBuilder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddFileSystemCorpora();
             siloBuilder.Services.Configure<AuditSiloOptions>(o =>
             {
                 o.DataDirectory = RoleClusterFixture.DataDirectory;
                 o.Roles = SiloRoles.Coordinator;
                 o.WorkerWaitTimeout = TimeSpan.FromSeconds(3);
             });
-            siloBuilder.Services.AddLogging(l => l.AddFilter("Orleans", LogLevel.Error));
-            siloBuilder.AddAuditGrains();
+            siloBuilder.AddAuditSilo();
         }
     }
 }
