@@ -69,7 +69,8 @@ public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
             return DecodeResult.Failed(SkipReason.TooLarge, $"image declares {info.Width}x{info.Height} pixels; the limit is {options.MaxPixels}");
         }
 
-        var (needW, needH) = RequiredDecodeSize(info.Width, info.Height, spec);
+        var orientation = (int)codec.EncodedOrigin;
+        var (needW, needH) = RequiredDecodeSize(info.Width, info.Height, orientation, spec);
         var scaled = ChooseScaledSize(codec, info.Width, info.Height, (int)Math.Ceiling(needW * options.DctOversampling), (int)Math.Ceiling(needH * options.DctOversampling));
         var decodeInfo = new SKImageInfo(scaled.Width, scaled.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
 
@@ -90,8 +91,7 @@ public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
                 return Failure(result);
             }
 
-            var window = Window(info.Width, info.Height, scaled.Width, scaled.Height, spec);
-            AntialiasedResampler.ResizeToTensor(pixels.AsSpan(0, byteCount), scaled.Width, scaled.Height, rowBytes, window, spec, destination);
+            ResizeUpright(pixels.AsSpan(0, byteCount), scaled.Width, scaled.Height, rowBytes, info.Width, info.Height, orientation, spec, destination);
             return DecodeResult.Ok(info.Width, info.Height);
         }
         finally
@@ -116,7 +116,8 @@ public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
                 return DecodeResult.Failed(SkipReason.TooLarge, $"image declares {width}x{height} pixels; the limit is {options.MaxPixels}");
             }
 
-            var (needW, needH) = RequiredDecodeSize(width, height, spec);
+            var orientation = ExifOrientation.FromJpeg(encoded);
+            var (needW, needH) = RequiredDecodeSize(width, height, orientation, spec);
             var scaled = ChooseScaledSize(width, height, (int)Math.Ceiling(needW * options.DctOversampling), (int)Math.Ceiling(needH * options.DctOversampling));
             var rowBytes = scaled.Width * 4;
             var byteCount = rowBytes * scaled.Height;
@@ -131,8 +132,7 @@ public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
                         return null;
                 }
 
-                var window = Window(width, height, scaled.Width, scaled.Height, spec);
-                AntialiasedResampler.ResizeToTensor(pixels.AsSpan(0, byteCount), scaled.Width, scaled.Height, rowBytes, window, spec, destination);
+                ResizeUpright(pixels.AsSpan(0, byteCount), scaled.Width, scaled.Height, rowBytes, width, height, orientation, spec, destination);
                 return DecodeResult.Ok(width, height);
             }
             finally
@@ -173,12 +173,39 @@ public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
         }
     }
 
-    /// <summary>The smallest decoded size from which the target can still be resampled down, never up.</summary>
-    private static (int Width, int Height) RequiredDecodeSize(int width, int height, PreprocessSpec spec)
+    /// <summary>
+    /// Resizes decoded RGBA pixels into the tensor, turned upright first when the image's orientation tag says so
+    /// (the crop window is then computed on the upright sizes).
+    /// </summary>
+    private static void ResizeUpright(ReadOnlySpan<byte> pixels, int decodedWidth, int decodedHeight, int rowBytes, int originalWidth, int originalHeight, int orientation, PreprocessSpec spec, Span<float> destination)
+    {
+        if (orientation is < 2 or > 8)
+        {
+            var window = Window(originalWidth, originalHeight, decodedWidth, decodedHeight, spec);
+            AntialiasedResampler.ResizeToTensor(pixels, decodedWidth, decodedHeight, rowBytes, window, spec, destination);
+            return;
+        }
+
+        var (upright, width, height) = ExifOrientation.Apply(pixels, decodedWidth, decodedHeight, rowBytes, orientation);
+        try
+        {
+            var (uprightW, uprightH) = ExifOrientation.SwapsAxes(orientation) ? (originalHeight, originalWidth) : (originalWidth, originalHeight);
+            var window = Window(uprightW, uprightH, width, height, spec);
+            AntialiasedResampler.ResizeToTensor(upright.AsSpan(0, width * height * 4), width, height, width * 4, window, spec, destination);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(upright);
+        }
+    }
+
+    /// <summary>The smallest decoded size from which the target can still be resampled down, never up (in stored axes).</summary>
+    private static (int Width, int Height) RequiredDecodeSize(int width, int height, int orientation, PreprocessSpec spec)
     {
         if (spec.Resize == ResizeMode.Squash)
         {
-            return (spec.Width, spec.Height);
+            // The upright image must cover the target; stored axes are swapped for quarter turns.
+            return ExifOrientation.SwapsAxes(orientation) ? (spec.Height, spec.Width) : (spec.Width, spec.Height);
         }
 
         var scale = spec.ShortEdge / (double)Math.Min(width, height);
