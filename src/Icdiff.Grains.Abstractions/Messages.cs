@@ -75,10 +75,8 @@ public sealed record ShardResult(
 /// <summary>What a worker reports back for a scanned shard: items handled, and the model's recorded total after its last checkpoint.</summary>
 [GenerateSerializer, Immutable]
 public sealed record ShardScanReport(
-    [property: Id(0)] string Model,
-    [property: Id(1)] int ShardIndex,
-    [property: Id(2)] int Items,
-    [property: Id(3)] int RecordedTotal);
+    [property: Id(0)] int Items,
+    [property: Id(1)] int RecordedTotal);
 
 /// <summary>Per-model figures: counts, the ratio with its Wilson interval, the level histogram and skips by reason.</summary>
 [GenerateSerializer, Immutable]

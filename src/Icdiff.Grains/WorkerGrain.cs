@@ -53,7 +53,7 @@ internal sealed class WorkerGrain(
             return await aggregate.ReportAsync(new ShardResult(shard.Model, shard.ShardIndex, matches, skipped, delivery));
         });
         var recorded = await Task.WhenAll(pieces);
-        return new ShardScanReport(shard.Model, shard.ShardIndex, shard.Items.Count, recorded.Length == 0 ? 0 : recorded.Max());
+        return new ShardScanReport(shard.Items.Count, recorded.Length == 0 ? 0 : recorded.Max());
     }
 
     /// <summary>Skipped items become skip records; the rest go through <paramref name="select"/>.</summary>

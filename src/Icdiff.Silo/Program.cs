@@ -73,12 +73,13 @@ builder.UseOrleans(silo =>
     silo.AddAuditGrains();
 });
 
+var exportOtlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
 builder.Services.AddOpenTelemetry()
     .ConfigureResource(r => r.AddService("icdiff-silo", serviceInstanceId: Environment.GetEnvironmentVariable("POD_NAME") ?? Environment.MachineName))
     .WithMetrics(metrics =>
     {
         metrics.AddMeter(IcdiffTelemetry.Name, "Microsoft.Orleans").AddRuntimeInstrumentation().AddPrometheusExporter();
-        if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (exportOtlp)
         {
             metrics.AddOtlpExporter();
         }
@@ -86,7 +87,7 @@ builder.Services.AddOpenTelemetry()
     .WithTracing(tracing =>
     {
         tracing.AddSource(IcdiffTelemetry.Name, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application");
-        if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (exportOtlp)
         {
             tracing.AddOtlpExporter();
         }

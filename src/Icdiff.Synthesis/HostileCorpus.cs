@@ -59,7 +59,7 @@ public static class HostileCorpus
         Write("one-pixel.png", Png.GreyAlpha(1, 1), "1x1 image", HostileOutcome.Scored);
         Write("bomb.png", Png.Bomb(60_000, 60_000), "decompression bomb: PNG declaring 60000x60000", HostileOutcome.Skipped, "TooLarge");
         Write("bomb.jpg", JpegWithSize(jpeg, 60_000, 60_000), "decompression bomb: JPEG declaring 60000x60000", HostileOutcome.Skipped, "TooLarge");
-        Write("exif-rotated.jpg", WithExifOrientation(jpeg, 6), "EXIF-rotated JPEG (orientation 6)", HostileOutcome.Scored);
+        Write("exif-rotated.jpg", JpegExif.WithOrientation(jpeg, 6), "EXIF-rotated JPEG (orientation 6)", HostileOutcome.Scored);
         Write("animated.gif", Gif.Animated(32, 24), "animated GIF (2 frames)", HostileOutcome.Scored);
         Write("image.webp", Encode(SceneGenerator.Draw(seed + 3, 160, 120), SKEncodedImageFormat.Webp), "WebP", HostileOutcome.Scored);
         if (TurboJpegEncoder.TryEncode(SceneGenerator.Draw(seed + 4, 128, 96), cmyk: true, progressive: false) is { } cmyk)
@@ -147,27 +147,6 @@ public static class HostileCorpus
         }
 
         throw new InvalidOperationException("no SOF segment found");
-    }
-
-    /// <summary>Inserts an APP1 Exif segment with one Orientation tag right after SOI.</summary>
-    private static byte[] WithExifOrientation(byte[] jpeg, ushort orientation)
-    {
-        var tiff = new byte[26];
-        "MM"u8.CopyTo(tiff);
-        BinaryPrimitives.WriteUInt16BigEndian(tiff.AsSpan(2), 42);
-        BinaryPrimitives.WriteUInt32BigEndian(tiff.AsSpan(4), 8);
-        BinaryPrimitives.WriteUInt16BigEndian(tiff.AsSpan(8), 1);        // one entry
-        BinaryPrimitives.WriteUInt16BigEndian(tiff.AsSpan(10), 0x0112);  // Orientation
-        BinaryPrimitives.WriteUInt16BigEndian(tiff.AsSpan(12), 3);       // SHORT
-        BinaryPrimitives.WriteUInt32BigEndian(tiff.AsSpan(14), 1);
-        BinaryPrimitives.WriteUInt16BigEndian(tiff.AsSpan(18), orientation);
-        var payload = "Exif\0\0"u8.ToArray().Concat(tiff).ToArray();
-        var segment = new byte[4 + payload.Length];
-        segment[0] = 0xFF;
-        segment[1] = 0xE1;
-        BinaryPrimitives.WriteUInt16BigEndian(segment.AsSpan(2), (ushort)(payload.Length + 2));
-        payload.CopyTo(segment, 4);
-        return [.. jpeg[..2], .. segment, .. jpeg[2..]];
     }
 
     /// <summary>Minimal PNG writer for the colour types and depths Skia's encoder does not produce.</summary>

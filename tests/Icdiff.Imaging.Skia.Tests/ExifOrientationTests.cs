@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using Icdiff.Core;
+using Icdiff.Synthesis;
 using SkiaSharp;
 
 namespace Icdiff.Imaging.Skia.Tests;
@@ -27,7 +27,7 @@ public sealed class ExifOrientationTests
         var storedJpeg = stored.Encode(SKEncodedImageFormat.Jpeg, 95).ToArray();
 
         var expected = Decode(decoder, uprightJpeg);
-        var tagged = Decode(decoder, WithOrientation(storedJpeg, (ushort)orientation));
+        var tagged = Decode(decoder, JpegExif.WithOrientation(storedJpeg, (ushort)orientation));
         var untagged = Decode(decoder, storedJpeg);
 
         // Re-encoding costs a little; reading the stored pixels as they are costs a lot.
@@ -86,26 +86,5 @@ public sealed class ExifOrientationTests
         }
 
         return stored;
-    }
-
-    /// <summary>Inserts an APP1 Exif segment with one big-endian Orientation entry after SOI.</summary>
-    private static byte[] WithOrientation(byte[] jpeg, ushort orientation)
-    {
-        var tiff = new byte[26];
-        "MM"u8.CopyTo(tiff);
-        BinaryPrimitives.WriteUInt16BigEndian(tiff.AsSpan(2), 42);
-        BinaryPrimitives.WriteUInt32BigEndian(tiff.AsSpan(4), 8);
-        BinaryPrimitives.WriteUInt16BigEndian(tiff.AsSpan(8), 1);
-        BinaryPrimitives.WriteUInt16BigEndian(tiff.AsSpan(10), 0x0112);
-        BinaryPrimitives.WriteUInt16BigEndian(tiff.AsSpan(12), 3);
-        BinaryPrimitives.WriteUInt32BigEndian(tiff.AsSpan(14), 1);
-        BinaryPrimitives.WriteUInt16BigEndian(tiff.AsSpan(18), orientation);
-        byte[] payload = [.. "Exif\0\0"u8.ToArray(), .. tiff];
-        var segment = new byte[4 + payload.Length];
-        segment[0] = 0xFF;
-        segment[1] = 0xE1;
-        BinaryPrimitives.WriteUInt16BigEndian(segment.AsSpan(2), (ushort)(payload.Length + 2));
-        payload.CopyTo(segment, 4);
-        return [.. jpeg[..2], .. segment, .. jpeg[2..]];
     }
 }
