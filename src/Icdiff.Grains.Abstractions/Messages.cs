@@ -4,7 +4,7 @@ namespace Icdiff.Grains;
 [GenerateSerializer, Immutable]
 public sealed record ModelCorpus([property: Id(0)] string Model, [property: Id(1)] string Location);
 
-/// <summary>Everything a run needs; fixed when the run starts.</summary>
+/// <summary>Everything a run needs; fixed when the run starts. <see cref="Schedule"/> names the schedule that started it.</summary>
 [GenerateSerializer, Immutable]
 public sealed record AuditRequest(
     [property: Id(0)] string GalleryLocation,
@@ -12,7 +12,12 @@ public sealed record AuditRequest(
     [property: Id(2)] string ModelManifest,
     [property: Id(3)] int MinLevel,
     [property: Id(4)] int Candidates,
-    [property: Id(5)] int ShardSize);
+    [property: Id(5)] int ShardSize,
+    [property: Id(6)] string? Schedule = null)
+{
+    /// <summary>Set for runs started by a schedule: only images its earlier runs did not record are processed.</summary>
+    public bool IsScheduled => Schedule is not null;
+}
 
 /// <summary>An image on the wire: the corpus key, where to read it and its change stamp.</summary>
 [GenerateSerializer, Immutable]

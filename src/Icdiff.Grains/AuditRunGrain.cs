@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Icdiff.Core;
+using Icdiff.History;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -19,6 +20,8 @@ internal sealed partial class AuditRunGrain(
     IEmbedderProvider embedders,
     CorpusSourceResolver corpora,
     IRunStore store,
+    RunHistoryRecorder history,
+    IOptions<HistoryOptions> historyOptions,
     ILogger<AuditRunGrain> logger) : Grain, IAuditRunGrain, IDisposable
 {
     private readonly List<SkipRecord> _gallerySkipped = [];
@@ -38,6 +41,7 @@ internal sealed partial class AuditRunGrain(
     private Task? _driver;
     private int _epoch = 1;
     private bool _retryFailed;
+    private string? _manifestJson;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -72,6 +76,7 @@ internal sealed partial class AuditRunGrain(
 
         Log.RunResumed(logger, this.GetPrimaryKeyString(), record.State);
         DelayDeactivation(TimeSpan.FromDays(7));
+        await RecordStartInHistoryAsync(record.Request);
         _driver = DriveAsync(record.Request, _cancel.Token);
     }
 
@@ -90,6 +95,7 @@ internal sealed partial class AuditRunGrain(
         }
 
         await SaveAsync();
+        await RecordStartInHistoryAsync(request);
 
         // Keep the activation alive while the run is going; the driver resets this when it finishes.
         DelayDeactivation(TimeSpan.FromDays(7));
@@ -150,6 +156,7 @@ internal sealed partial class AuditRunGrain(
         await SaveAsync();
         Log.RunResumedOnRequest(logger, this.GetPrimaryKeyString(), _retryFailed);
         DelayDeactivation(TimeSpan.FromDays(7));
+        await RecordStartInHistoryAsync(_request);
         _driver = DriveAsync(_request, _cancel.Token);
         return await GetStatusAsync();
     }
@@ -159,6 +166,10 @@ internal sealed partial class AuditRunGrain(
     private async Task DriveAsync(AuditRequest request, CancellationToken cancellationToken)
     {
         const int ClusterAttempts = 6;
+        // Progress goes to the history on a timer, so a dashboard in another process shows a running audit.
+        using var progressTimer = this.RegisterGrainTimer(
+            _ => history.ProgressAsync(this.GetPrimaryKeyString(), _state, [.. _models.Values]),
+            new GrainTimerCreationOptions { DueTime = historyOptions.Value.ProgressInterval, Period = historyOptions.Value.ProgressInterval, Interleave = true, KeepAlive = true });
         for (var attempt = 1; ; attempt++)
         {
             var settings = options.Value;
@@ -218,6 +229,8 @@ internal sealed partial class AuditRunGrain(
             }
 
             Log.RunFinished(logger, this.GetPrimaryKeyString(), _state);
+            progressTimer.Dispose();
+            await history.FinishAsync(GrainFactory, await GetStatusAsync(), request, _manifestJson ?? request.ModelManifest);
             return;
         }
     }
@@ -280,6 +293,27 @@ internal sealed partial class AuditRunGrain(
         }
     }
 
+    private async Task RecordStartInHistoryAsync(AuditRequest request)
+    {
+        string? name = null;
+        string? scoring = null;
+        try
+        {
+            var embedder = embedders.Get(request.ModelManifest);
+            name = embedder.Manifest.Name;
+            scoring = embedder.Manifest.Scoring.Describe();
+            var baseDirectory = File.Exists(request.ModelManifest) ? Path.GetDirectoryName(Path.GetFullPath(request.ModelManifest))! : Environment.CurrentDirectory;
+            _manifestJson = ModelManifestJson.Serialize(embedder.Manifest, baseDirectory);
+        }
+        catch (Exception ex) when (ex is ModelManifestException or IOException or ArgumentException or InvalidOperationException)
+        {
+            // The run fails on this when it drives; the history still records that it was started.
+            _manifestJson = request.ModelManifest;
+        }
+
+        await history.StartAsync(this.GetPrimaryKeyString(), request, _startedAt ?? DateTimeOffset.UtcNow, name, scoring, _manifestJson);
+    }
+
     /// <summary>Progress of a finished run reloaded from its aggregates, so its status reads as it did.</summary>
     private async Task RestoreFinishedProgressAsync(AuditRequest request)
     {
@@ -334,13 +368,19 @@ internal sealed partial class AuditRunGrain(
         // Listing is deterministic, so shard i holds the same images; only its unrecorded items are sent.
         var recorded = (await aggregate.GetRecordedKeysAsync(matchedOnly: _retryFailed)).ToHashSet(StringComparer.Ordinal);
         _models[model.Model] = new ModelProgress(model.Model, 0, recorded.Count, false);
+
+        // A scheduled run audits only what the schedule's earlier runs did not record: images new since then.
+        var earlier = request.Schedule is { } schedule
+            ? (await history.Store.GetProcessedKeysAsync(schedule, model.Model, cancellationToken)).ToHashSet(StringComparer.Ordinal)
+            : null;
         if (_retryFailed)
         {
             Log.RetryingFailed(logger, this.GetPrimaryKeyString(), model.Model, recorded.Count);
         }
 
         var shardIndex = 0;
-        await foreach (var chunk in Chunk(source.ListAsync(cancellationToken), request.ShardSize, cancellationToken))
+        var listing = earlier is { Count: > 0 } ? source.ListAsync(cancellationToken).Where(i => !earlier.Contains(i.Key)) : source.ListAsync(cancellationToken);
+        await foreach (var chunk in Chunk(listing, request.ShardSize, cancellationToken))
         {
             var progress = _models[model.Model];
             _models[model.Model] = progress with { Listed = progress.Listed + chunk.Count };

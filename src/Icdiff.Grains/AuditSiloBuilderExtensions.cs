@@ -1,4 +1,5 @@
 using Icdiff.Core;
+using Icdiff.History;
 using Icdiff.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -34,9 +35,23 @@ public static class AuditSiloBuilderExtensions
                 types.Classes.Remove(typeof(AuditRunGrain));
                 types.Classes.Remove(typeof(ModelAggregateGrain));
                 types.Classes.Remove(typeof(GalleryIndexGrain));
+                types.Classes.Remove(typeof(ScheduleGrain));
             }
 #pragma warning restore IL2026
         });
+        silo.Services.AddOptions<HistoryOptions>()
+            .BindConfiguration(HistoryOptions.SectionName)
+            .Validate(o => { o.Validate(); return true; })
+            .ValidateOnStart();
+        silo.Services.AddOptions<SchedulingOptions>()
+            .BindConfiguration(SchedulingOptions.SectionName)
+            .Validate(o => { o.Validate(); return true; })
+            .ValidateOnStart();
+        // The history: PostgreSQL when Icdiff:History:Postgres is set (a cluster), else SQLite under the data directory.
+        silo.Services.TryAddSingleton<IRunHistoryStore>(sp => sp.GetRequiredService<IOptions<HistoryOptions>>().Value.CreateStore(sp.GetRequiredService<IOptions<AuditSiloOptions>>().Value.DataDirectory));
+        silo.Services.TryAddSingleton(sp => new AlertWebhook(new HttpClient(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<AlertWebhook>>()));
+        silo.Services.TryAddSingleton<RunHistoryRecorder>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, HistoryLifecycle>();
         silo.Services.AddImagePipeline();
         silo.Services.TryAddSingleton<GalleryIndexCache>();
         silo.Services.TryAddSingleton<CorpusSourceResolver>();

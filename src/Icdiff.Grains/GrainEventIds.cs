@@ -17,4 +17,10 @@ internal static class GrainEventIds
     public const int RunRetryingFailed = 4011;
     public const int RunResumedOnRequest = 4012;
     public const int RunEndNotStored = 4013;
+    public const int HistoryNotRecorded = 4014;
+    public const int RunFlagged = 4015;
+    public const int ScheduleFired = 4016;
+    public const int ScheduleSkipped = 4017;
+    public const int ScheduleFailed = 4018;
+    public const int ScheduleRemoved = 4019;
 }

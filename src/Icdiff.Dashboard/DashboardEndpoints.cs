@@ -1,0 +1,116 @@
+using Icdiff.Core;
+using Icdiff.History;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Icdiff.Dashboard;
+
+public static class DashboardEndpoints
+{
+    /// <summary>The dashboard's services: options (validated at start), thumbnails. The host registers the history store and the corpus resolver.</summary>
+    public static IServiceCollection AddIcdiffDashboard(this IServiceCollection services)
+    {
+        services.AddOptions<DashboardOptions>().BindConfiguration(DashboardOptions.SectionName);
+        services.TryAddSingleton<ThumbnailService>();
+        return services;
+    }
+
+    /// <summary>
+    /// Guards every path except <paramref name="openPaths"/> (health and metrics probes) with the API key when the host
+    /// listens beyond loopback. Call before mapping endpoints.
+    /// </summary>
+    public static IApplicationBuilder UseDashboardAccess(this IApplicationBuilder app, params string[] openPaths) =>
+        app.UseWhen(c => !openPaths.Any(p => c.Request.Path.StartsWithSegments(p, StringComparison.Ordinal)), b => b.UseMiddleware<ApiKeyMiddleware>());
+
+    /// <summary>Maps the pages and the JSON and export API under <paramref name="basePath"/> ("" for the root).</summary>
+    public static IEndpointRouteBuilder MapIcdiffDashboard(this IEndpointRouteBuilder endpoints, string basePath = "")
+    {
+        basePath = basePath.TrimEnd('/');
+        var group = endpoints.MapGroup(basePath.Length == 0 ? "/" : basePath);
+
+        group.MapGet("/", async (IRunHistoryStore store, IOptions<DashboardOptions> options, CancellationToken ct) =>
+            Page(DashboardPages.Overview(basePath, await store.ListRunsAsync(500, ct), options.Value.RefreshSeconds)));
+
+        group.MapGet("/runs", async (IRunHistoryStore store, CancellationToken ct) => Page(DashboardPages.Runs(basePath, await store.ListRunsAsync(500, ct))));
+
+        group.MapGet("/runs/{runId}", async (string runId, int? skips, IRunHistoryStore store, IOptions<DashboardOptions> options, CancellationToken ct) =>
+        {
+            if (await store.GetRunAsync(runId, ct) is not { } run)
+            {
+                return NotFound(basePath, runId);
+            }
+
+            var page = Math.Max(0, skips ?? 0);
+            return Page(DashboardPages.Run(basePath, run, await store.GetSkipsAsync(runId, page * 100, 100, ct), page, options.Value.RefreshSeconds));
+        });
+
+        group.MapGet("/runs/{runId}/review", async (string runId, string? model, string? level, int? page, IRunHistoryStore store, CancellationToken ct) =>
+        {
+            if (await store.GetRunAsync(runId, ct) is not { } run)
+            {
+                return NotFound(basePath, runId);
+            }
+
+            var selectedModel = string.IsNullOrEmpty(model) ? null : model;
+            int? selectedLevel = int.TryParse(level, System.Globalization.CultureInfo.InvariantCulture, out var l) && l is >= 0 and <= 5 ? l : null;
+            var index = Math.Max(0, page ?? 0);
+            var images = await store.GetImagesAsync(new ImageQuery(runId, selectedModel, selectedLevel, index * DashboardPages.ReviewPageSize, DashboardPages.ReviewPageSize), ct);
+            return Page(DashboardPages.Review(basePath, run, selectedModel, selectedLevel, index, images));
+        });
+
+        group.MapGet("/thumbs/{runId}/generated/{model}", async (string runId, string model, string key, IRunHistoryStore store, ThumbnailService thumbnails, CancellationToken ct) =>
+            await store.GetRunAsync(runId, ct) is { } run && run.Models.FirstOrDefault(m => m.Model == model) is { } m
+                ? Thumbnail(await thumbnails.GetAsync(m.Location, key, ct))
+                : Results.NotFound());
+
+        group.MapGet("/thumbs/{runId}/gallery", async (string runId, string key, IRunHistoryStore store, ThumbnailService thumbnails, CancellationToken ct) =>
+            await store.GetRunAsync(runId, ct) is { } run ? Thumbnail(await thumbnails.GetAsync(run.Gallery, key, ct)) : Results.NotFound());
+
+        group.MapGet("/api/runs", async (IRunHistoryStore store, int? limit, CancellationToken ct) => Results.Json(await store.ListRunsAsync(Math.Clamp(limit ?? 100, 1, 5000), ct)));
+
+        group.MapGet("/api/runs/{runId}", async (string runId, IRunHistoryStore store, CancellationToken ct) =>
+            await store.GetRunAsync(runId, ct) is { } run ? Results.Json(run) : Results.NotFound());
+
+        group.MapGet("/api/runs/{runId}/export", async (HttpContext context, string runId, string? format, IRunHistoryStore store, CancellationToken ct) =>
+        {
+            var chosen = format ?? "json";
+            if (!RunExporter.Formats.Contains(chosen))
+            {
+                return Results.BadRequest($"format must be one of {string.Join(", ", RunExporter.Formats)}");
+            }
+
+            if (await store.GetRunAsync(runId, ct) is null)
+            {
+                return Results.NotFound();
+            }
+
+            context.Response.ContentType = chosen == "csv" ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
+            context.Response.Headers.ContentDisposition = $"attachment; filename=\"icdiff-{SafeFileName(runId)}.{chosen}\"";
+            await RunExporter.WriteAsync(store, runId, chosen, context.Response.Body, ct);
+            return Results.Empty;
+        });
+
+        return endpoints;
+    }
+
+    private static IResult Page(string html) => Results.Content(html, "text/html; charset=utf-8");
+
+    private static IResult NotFound(string basePath, string runId) =>
+        Results.Content(Html.Page(basePath, "Not found", $"<h1>No run {Html.E(runId)}</h1>"), "text/html; charset=utf-8", statusCode: StatusCodes.Status404NotFound);
+
+    private static IResult Thumbnail(byte[]? jpeg) => jpeg is null ? Results.NotFound() : Results.File(jpeg, "image/jpeg");
+
+    private static string SafeFileName(string runId) => new([.. runId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_')]);
+
+    /// <summary>Registers what the dashboard needs from the rest of the system when the host has not.</summary>
+    public static IServiceCollection AddDashboardDefaults(this IServiceCollection services, Func<IServiceProvider, IRunHistoryStore> store, Func<IServiceProvider, CorpusSourceResolver> corpora)
+    {
+        services.TryAddSingleton(store);
+        services.TryAddSingleton(corpora);
+        return services.AddIcdiffDashboard();
+    }
+}

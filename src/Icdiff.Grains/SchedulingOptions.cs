@@ -1,0 +1,114 @@
+using System.Text.RegularExpressions;
+using Cronos;
+using Icdiff.Core;
+
+namespace Icdiff.Grains;
+
+/// <summary>Audit schedules and how often their reminders look at them. Bound from <see cref="SectionName"/>.</summary>
+public sealed partial class SchedulingOptions
+{
+    public const string SectionName = "Icdiff:Scheduling";
+
+    /// <summary>How often each schedule's reminder checks whether its cron time has come (Orleans' minimum is one minute unless lowered).</summary>
+    public TimeSpan TickInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The schedules by name (letters, digits, '.', '_', '-').</summary>
+    public Dictionary<string, AuditSchedule> Schedules { get; set; } = new(StringComparer.Ordinal);
+
+    public void Validate()
+    {
+        if (TickInterval < TimeSpan.FromMilliseconds(100) || TickInterval > TimeSpan.FromDays(1))
+        {
+            throw new ArgumentException($"{SectionName}:TickInterval must be 0.1 s .. 1 day (got {TickInterval}).");
+        }
+
+        foreach (var (name, schedule) in Schedules)
+        {
+            if (!Name().IsMatch(name))
+            {
+                throw new ArgumentException($"{SectionName}:Schedules: '{name}' may only use letters, digits, '.', '_' and '-' (at most 48).");
+            }
+
+            schedule.Validate($"{SectionName}:Schedules:{name}");
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,48}$")]
+    private static partial Regex Name();
+}
+
+/// <summary>One schedule: when (cron, 5 fields, or 6 with seconds first), what (gallery and model corpora) and how (manifest, criterion).</summary>
+public sealed class AuditSchedule
+{
+    public string Cron { get; set; } = "";
+
+    /// <summary>The time zone the cron expression is read in (an IANA or Windows id).</summary>
+    public string TimeZone { get; set; } = "UTC";
+
+    public string Gallery { get; set; } = "";
+
+    /// <summary>Model name to corpus location.</summary>
+    public Dictionary<string, string> Models { get; set; } = new(StringComparer.Ordinal);
+
+    public string ModelManifest { get; set; } = "builtin";
+
+    public int MinLevel { get; set; } = ReplicaCriterion.DefaultMinLevel;
+
+    public int Candidates { get; set; } = ReplicaCriterion.DefaultCandidates;
+
+    public int ShardSize { get; set; } = 64;
+
+    public CronExpression ParseCron()
+    {
+        var fields = Cron.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
+        return CronExpression.Parse(Cron, fields == 6 ? CronFormat.IncludeSeconds : CronFormat.Standard);
+    }
+
+    public TimeZoneInfo ParseTimeZone() => TimeZoneInfo.FindSystemTimeZoneById(TimeZone);
+
+    public AuditRequest ToRequest(string scheduleName) => new(
+        Gallery,
+        [.. Models.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => new ModelCorpus(m.Key, m.Value))],
+        ModelManifest,
+        MinLevel,
+        Candidates,
+        ShardSize,
+        scheduleName);
+
+    public void Validate(string section)
+    {
+        try
+        {
+            _ = ParseCron();
+        }
+        catch (CronFormatException ex)
+        {
+            throw new ArgumentException($"{section}:Cron '{Cron}' is not a cron expression: {ex.Message}", ex);
+        }
+
+        try
+        {
+            _ = ParseTimeZone();
+        }
+        catch (TimeZoneNotFoundException ex)
+        {
+            throw new ArgumentException($"{section}:TimeZone '{TimeZone}' is not a known time zone.", ex);
+        }
+
+        if (string.IsNullOrWhiteSpace(Gallery))
+        {
+            throw new ArgumentException($"{section}:Gallery must name the gallery corpus.");
+        }
+
+        if (Models.Count == 0 || Models.Any(m => string.IsNullOrWhiteSpace(m.Value)))
+        {
+            throw new ArgumentException($"{section}:Models must map at least one model name to its corpus location.");
+        }
+
+        new ReplicaCriterion(MinLevel, Candidates).Validate();
+        if (ShardSize is < 1 or > 100_000)
+        {
+            throw new ArgumentException($"{section}:ShardSize must be 1..100000 (got {ShardSize}).");
+        }
+    }
+}

@@ -1,0 +1,49 @@
+namespace Icdiff.History;
+
+/// <summary>Where run history is kept, and when a run is flagged. Bound from <see cref="SectionName"/>.</summary>
+public sealed class HistoryOptions
+{
+    public const string SectionName = "Icdiff:History";
+
+    /// <summary>A PostgreSQL connection string (cluster mode). Unset: SQLite at <see cref="SqlitePath"/>, or history.db under the data directory.</summary>
+    public string? Postgres { get; set; }
+
+    /// <summary>The SQLite file of embedded mode; unset: history.db under the data directory.</summary>
+    public string? SqlitePath { get; set; }
+
+    /// <summary>A model whose ratio rises above this (0..1) is flagged; unset: no limit. <see cref="ModelLimits"/> overrides it per model.</summary>
+    public double? RatioLimit { get; set; }
+
+    public Dictionary<string, double> ModelLimits { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Called (HTTP POST, JSON) for every flagged run; unset: no call.</summary>
+    public Uri? WebhookUrl { get; set; }
+
+    /// <summary>How often a running audit writes its progress to the history.</summary>
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    public void Validate()
+    {
+        if (RatioLimit is < 0 or > 1 || ModelLimits.Values.Any(v => v is < 0 or > 1))
+        {
+            throw new ArgumentException($"{SectionName}:RatioLimit and ModelLimits are ratios: 0..1 (0.2 is 20%).");
+        }
+
+        if (WebhookUrl is { } hook && (!hook.IsAbsoluteUri || hook.Scheme is not ("http" or "https")))
+        {
+            throw new ArgumentException($"{SectionName}:WebhookUrl must be an absolute http(s) address (got '{hook}').");
+        }
+
+        if (ProgressInterval < TimeSpan.FromMilliseconds(100) || ProgressInterval > TimeSpan.FromMinutes(10))
+        {
+            throw new ArgumentException($"{SectionName}:ProgressInterval must be 0.1 s .. 10 min (got {ProgressInterval}).");
+        }
+    }
+
+    public double? LimitFor(string model) => ModelLimits.TryGetValue(model, out var limit) ? limit : RatioLimit;
+
+    /// <summary>The store these options name: PostgreSQL when a connection string is set, else SQLite.</summary>
+    public IRunHistoryStore CreateStore(string dataDirectory) => string.IsNullOrWhiteSpace(Postgres)
+        ? new SqliteRunHistoryStore(SqlitePath ?? System.IO.Path.Combine(dataDirectory, "history.db"))
+        : new PostgresRunHistoryStore(Postgres);
+}
