@@ -24,9 +24,16 @@ internal sealed class EmbeddedSilo : IAsyncDisposable
 
     public IGrainFactory Grains => _host.Services.GetRequiredService<IGrainFactory>();
 
-    public static async Task<EmbeddedSilo> StartAsync(string dataDirectory, CancellationToken cancellationToken)
+    public IServiceProvider Services => _host.Services;
+
+    public static async Task<EmbeddedSilo> StartAsync(string dataDirectory, CancellationToken cancellationToken, IConfiguration? settings = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        if (settings is not null)
+        {
+            builder.Configuration.AddConfiguration(settings);
+        }
+
         builder.Configuration.AddEnvironmentVariables();
         builder.Configuration.AddInMemoryCollection([new($"{AuditSiloOptions.SectionName}:{nameof(AuditSiloOptions.DataDirectory)}", dataDirectory)]);
         builder.Logging.ClearProviders();
@@ -44,6 +51,8 @@ internal sealed class EmbeddedSilo : IAsyncDisposable
         {
             silo.UseLocalhostClustering(FreePort(), FreePort());
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10));
+            // Schedules (icdiff serve) live in this process: their reminders need no store beyond it.
+            silo.UseInMemoryReminderService();
             silo.AddAuditGrains();
         });
         var host = builder.Build();

@@ -10,6 +10,7 @@ var root = new RootCommand("icdiff: audits diffusion models for replication of g
     ModelCommand.Create(),
     BenchCommand.Create(),
     RunsCommand.CreateList(),
+    ServeCommand.Create(),
     RunsCommand.CreateResume(),
     ClusterRunCommands.CreateStatus(),
     ClusterRunCommands.CreateCancel(),

@@ -14,7 +14,7 @@ internal static class RunsCommand
     public static Command CreateList()
     {
         var dataDir = new Option<string?>("--data-dir") { Description = "The data directory the runs were started with." };
-        var command = new Command("runs", "List the audit runs stored in a data directory.") { dataDir };
+        var command = new Command("runs", "List the audit runs stored in a data directory; `runs export` writes one from the history.") { dataDir, ExportCommand.Create() };
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
             var folder = Path.GetFullPath(parse.GetValue(dataDir) ?? AuditSession.DefaultDataDirectory);

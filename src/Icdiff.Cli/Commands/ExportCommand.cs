@@ -1,0 +1,65 @@
+using System.CommandLine;
+using Icdiff.History;
+
+namespace Icdiff.Cli.Commands;
+
+/// <summary><c>icdiff runs export &lt;run&gt; --format csv|json</c>: a run's history outside the dashboard.</summary>
+internal static class ExportCommand
+{
+    public static Command Create()
+    {
+        var runId = new Argument<string>("run") { Description = "The run id (see `icdiff runs` or the dashboard)." };
+        var format = new Option<string>("--format") { Description = "csv: one row per generated image; json: the run, its models, images and skips.", DefaultValueFactory = _ => "json" };
+        format.AcceptOnlyFromAmong(RunExporter.Formats);
+        var output = new Option<string?>("--out") { Description = "File to write; default: standard output." };
+        var dataDir = new Option<string?>("--data-dir") { Description = "The data directory whose history.db holds the run." };
+        var postgres = new Option<string?>("--postgres") { Description = "A PostgreSQL connection string: the cluster's history (default: Icdiff__History__Postgres when set)." };
+        var command = new Command("export", "Export a run from the history as CSV or JSON.") { runId, format, output, dataDir, postgres };
+        command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
+        {
+            var options = new HistoryOptions { Postgres = parse.GetValue(postgres) ?? Environment.GetEnvironmentVariable("Icdiff__History__Postgres") };
+            var store = options.CreateStore(Path.GetFullPath(parse.GetValue(dataDir) ?? AuditSession.DefaultDataDirectory));
+            var id = parse.GetValue(runId)!;
+            try
+            {
+                await store.MigrateAsync(ct);
+                if (parse.GetValue(output) is { } file)
+                {
+                    var temporary = file + ".tmp";
+                    await using (var stream = File.Create(temporary))
+                    {
+                        if (!await RunExporter.WriteAsync(store, id, parse.GetValue(format)!, stream, ct))
+                        {
+                            throw new CliError($"no run '{id}' in the history {((SqlRunHistoryStore)store).Description}.");
+                        }
+                    }
+
+                    File.Move(temporary, file, overwrite: true);
+                    Console.Error.WriteLine($"Wrote {file}.");
+                }
+                else
+                {
+                    await using var stdout = Console.OpenStandardOutput();
+                    if (!await RunExporter.WriteAsync(store, id, parse.GetValue(format)!, stdout, ct))
+                    {
+                        throw new CliError($"no run '{id}' in the history {((SqlRunHistoryStore)store).Description}.");
+                    }
+                }
+            }
+            catch (HistoryStoreException ex)
+            {
+                throw new CliError(ex.Message, ex);
+            }
+            finally
+            {
+                if (parse.GetValue(output) is { } file && File.Exists(file + ".tmp"))
+                {
+                    File.Delete(file + ".tmp");
+                }
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,101 @@
+using System.CommandLine;
+using Icdiff.Dashboard;
+using Icdiff.Grains;
+using Icdiff.History;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Icdiff.Cli.Commands;
+
+/// <summary>
+/// <c>icdiff serve</c>: the dashboard over the run history of a data directory (or a PostgreSQL history), and, when
+/// the settings name schedules, the embedded silo that runs them. Loopback only unless an API key is configured.
+/// </summary>
+internal static class ServeCommand
+{
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    public static Command Create()
+    {
+        var urls = new Option<string>("--urls") { Description = "Where to listen (';'-separated). Beyond loopback needs Icdiff:Dashboard:ApiKey.", DefaultValueFactory = _ => DefaultUrl };
+        var dataDir = new Option<string?>("--data-dir") { Description = "The data directory whose history.db to show (and where scheduled runs keep their data)." };
+        var settings = new Option<string?>("--settings") { Description = "A JSON settings file: Icdiff:Scheduling:Schedules, Icdiff:History (alerts, webhook, PostgreSQL), Icdiff:Dashboard:ApiKey. Environment variables (Icdiff__...) override it." };
+        var command = new Command("serve", "Serve the replication dashboard (overview, runs, match review, live progress) and run the configured schedules.") { urls, dataDir, settings };
+        command.SetAction((parse, ct) => CommandHost.RunAsync(() => RunAsync(parse.GetValue(urls)!, parse.GetValue(dataDir), parse.GetValue(settings), ct)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string urls, string? dataDirectory, string? settingsFile, CancellationToken cancellationToken)
+    {
+        var folder = Path.GetFullPath(dataDirectory ?? AuditSession.DefaultDataDirectory);
+        var configuration = new ConfigurationBuilder();
+        if (settingsFile is not null)
+        {
+            if (!File.Exists(settingsFile))
+            {
+                throw new CliError($"--settings '{settingsFile}' does not exist.");
+            }
+
+            configuration.AddJsonFile(Path.GetFullPath(settingsFile), optional: false);
+        }
+
+        configuration.AddEnvironmentVariables();
+        IConfigurationRoot settings;
+        try
+        {
+            settings = configuration.Build();
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new CliError($"--settings '{settingsFile}' is not valid JSON: {ex.Message}", ex);
+        }
+
+        var history = settings.GetSection(HistoryOptions.SectionName).Get<HistoryOptions>() ?? new HistoryOptions();
+        history.Validate();
+        var dashboard = settings.GetSection(DashboardOptions.SectionName).Get<DashboardOptions>() ?? new DashboardOptions();
+        var listen = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        dashboard.Validate(listen);
+        var scheduling = settings.GetSection(SchedulingOptions.SectionName).Get<SchedulingOptions>() ?? new SchedulingOptions();
+        scheduling.Validate();
+
+        var store = history.CreateStore(folder);
+        try
+        {
+            await store.MigrateAsync(cancellationToken);
+        }
+        catch (HistoryStoreException ex)
+        {
+            throw new CliError(ex.Message, ex);
+        }
+
+        // Schedules run in an embedded silo of this process, with the same settings.
+        await using var silo = scheduling.Schedules.Count > 0 ? await EmbeddedSilo.StartAsync(folder, cancellationToken, settings) : null;
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddConfiguration(settings);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.UseUrls(listen);
+        builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(_ => CliServices.CreateCorpusResolver());
+        builder.Services.AddIcdiffDashboard();
+        var app = builder.Build();
+        app.UseDashboardAccess();
+        app.MapIcdiffDashboard();
+        await app.StartAsync(cancellationToken);
+        Console.WriteLine($"Dashboard on {string.Join(", ", listen)} over the history {(store is SqlRunHistoryStore sql ? sql.Description : "store")}{(silo is null ? "" : $"; schedules: {string.Join(", ", scheduling.Schedules.Keys)}")}. Ctrl+C stops it.");
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await app.StopAsync(CancellationToken.None);
+        return 0;
+    }
+}
