@@ -11,14 +11,14 @@ namespace Icdiff.Dashboard;
 /// Refuses requests without the API key (401) when the host listens beyond loopback; on loopback only, everything is
 /// open, as the local user already has the files. The key is compared in constant time.
 /// </summary>
-public sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<DashboardOptions> options, IServer server)
+public sealed class ApiKeyMiddleware(RequestDelegate next, IOptions<IcdiffDashboardOptions> options, IServer server)
 {
     public const string CookieName = "icdiff-key";
     private bool? _exposed;
 
     public async Task InvokeAsync(HttpContext context)
     {
-        _exposed ??= server.Features.Get<IServerAddressesFeature>()?.Addresses.Any(a => !DashboardOptions.IsLoopback(a)) ?? true;
+        _exposed ??= server.Features.Get<IServerAddressesFeature>()?.Addresses.Any(a => !IcdiffDashboardOptions.IsLoopback(a)) ?? true;
         if (_exposed == false)
         {
             await next(context);

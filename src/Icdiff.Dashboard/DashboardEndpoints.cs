@@ -14,7 +14,7 @@ public static class DashboardEndpoints
     /// <summary>The dashboard's services: options (validated at start), thumbnails. The host registers the history store and the corpus resolver.</summary>
     public static IServiceCollection AddIcdiffDashboard(this IServiceCollection services)
     {
-        services.AddOptions<DashboardOptions>().BindConfiguration(DashboardOptions.SectionName);
+        services.AddOptions<IcdiffDashboardOptions>().BindConfiguration(IcdiffDashboardOptions.SectionName);
         services.TryAddSingleton<ThumbnailService>();
         return services;
     }
@@ -32,12 +32,12 @@ public static class DashboardEndpoints
         basePath = basePath.TrimEnd('/');
         var group = endpoints.MapGroup(basePath.Length == 0 ? "/" : basePath);
 
-        group.MapGet("/", async (IRunHistoryStore store, IOptions<DashboardOptions> options, CancellationToken ct) =>
+        group.MapGet("/", async (IRunHistoryStore store, IOptions<IcdiffDashboardOptions> options, CancellationToken ct) =>
             Page(DashboardPages.Overview(basePath, await store.ListRunsAsync(500, ct), options.Value.RefreshSeconds)));
 
         group.MapGet("/runs", async (IRunHistoryStore store, CancellationToken ct) => Page(DashboardPages.Runs(basePath, await store.ListRunsAsync(500, ct))));
 
-        group.MapGet("/runs/{runId}", async (string runId, int? skips, IRunHistoryStore store, IOptions<DashboardOptions> options, CancellationToken ct) =>
+        group.MapGet("/runs/{runId}", async (string runId, int? skips, IRunHistoryStore store, IOptions<IcdiffDashboardOptions> options, CancellationToken ct) =>
         {
             if (await store.GetRunAsync(runId, ct) is not { } run)
             {

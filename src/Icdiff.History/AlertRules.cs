@@ -19,14 +19,16 @@ public static class AlertRules
         var reasons = new List<string>();
         if (limit is { } max && current.Ratio > max)
         {
-            reasons.Add(string.Create(CultureInfo.InvariantCulture, $"ratio {current.Ratio:P1} is above the limit {max:P1}"));
+            reasons.Add(string.Create(CultureInfo.InvariantCulture, $"ratio {Pct(current.Ratio)} is above the limit {Pct(max)}"));
         }
 
         if (previous is { Scanned: > 0 } && current.Lower > previous.Upper)
         {
-            reasons.Add(string.Create(CultureInfo.InvariantCulture, $"interval [{current.Lower:P1}, {current.Upper:P1}] lies wholly above the previous run's [{previous.Lower:P1}, {previous.Upper:P1}]"));
+            reasons.Add(string.Create(CultureInfo.InvariantCulture, $"interval [{Pct(current.Lower)}, {Pct(current.Upper)}] lies wholly above the previous run's [{Pct(previous.Lower)}, {Pct(previous.Upper)}]"));
         }
 
         return reasons.Count == 0 ? null : string.Join("; ", reasons);
     }
+
+    private static string Pct(double ratio) => (ratio * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
 }

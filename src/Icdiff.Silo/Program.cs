@@ -3,6 +3,7 @@ using Icdiff.Core;
 using Icdiff.Corpora.AzureBlob;
 using Icdiff.Corpora.FileSystem;
 using Icdiff.Corpora.Manifest;
+using Icdiff.Dashboard;
 using Icdiff.Embedding.Onnx;
 using Icdiff.Grains;
 using Icdiff.Imaging.Skia;
@@ -15,13 +16,17 @@ using OpenTelemetry.Trace;
 using StackExchange.Redis;
 
 // A cluster silo. Configuration from environment variables (Icdiff__Cluster__Redis, Icdiff__Silo__Roles,
-// Icdiff__Silo__DataDirectory, ...) or appsettings.json; OTEL_EXPORTER_OTLP_ENDPOINT turns on OTLP export.
+// Icdiff__Silo__DataDirectory, Icdiff__History__Postgres, Icdiff__Scheduling__Schedules__<name>__Cron, ...) or
+// appsettings.json; OTEL_EXPORTER_OTLP_ENDPOINT turns on OTLP export.
 var builder = WebApplication.CreateBuilder(args);
 builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
 var cluster = builder.Configuration.GetSection(IcdiffClusterOptions.SectionName).Get<IcdiffClusterOptions>() ?? new IcdiffClusterOptions();
+var listenUrl = $"http://{FormatHost(cluster.HttpAddress)}:{cluster.HttpPort}";
 try
 {
     cluster.Validate();
+    // The replication dashboard (and the Orleans Dashboard) beyond loopback need an API key.
+    (builder.Configuration.GetSection(IcdiffDashboardOptions.SectionName).Get<IcdiffDashboardOptions>() ?? new IcdiffDashboardOptions()).Validate([listenUrl]);
 }
 catch (ArgumentException ex)
 {
@@ -43,6 +48,8 @@ catch (RedisConnectionException ex)
 
 builder.Services.AddSingleton<IConnectionMultiplexer>(redis);
 builder.Services.AddSingleton<IRunStore>(sp => new RedisRunStore(redis, $"icdiff:{cluster.ServiceId}"));
+builder.Services.AddSingleton<CorpusSourceResolver>();
+builder.Services.AddIcdiffDashboard();
 builder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddManifestCorpora().AddAzureBlobCorpora().AddFileSystemCorpora();
 builder.UseOrleans(silo =>
 {
@@ -67,6 +74,8 @@ builder.UseOrleans(silo =>
     }
 
     silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.Redis!));
+    // Schedule reminders live in the cluster's Redis, so a schedule keeps firing whichever silos come and go.
+    silo.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.Redis!));
     silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10));
     silo.AddActivityPropagation();
     silo.AddDashboard();
@@ -93,15 +102,19 @@ builder.Services.AddOpenTelemetry()
         }
     });
 
-builder.WebHost.UseUrls($"http://{FormatHost(cluster.HttpAddress)}:{cluster.HttpPort}");
+builder.WebHost.UseUrls(listenUrl);
 
 var app = builder.Build();
+// Probes and scrapers reach /healthz and /metrics without the key; every page needs it off loopback.
+app.UseDashboardAccess("/healthz", "/metrics");
 // Ready once this silo is an active member of the cluster (the web host starts before the silo has joined).
 app.MapGet("/healthz", (Orleans.Runtime.ISiloStatusOracle membership) => membership.CurrentStatus == Orleans.Runtime.SiloStatus.Active
     ? Results.Text("active")
     : Results.Text(membership.CurrentStatus.ToString().ToLowerInvariant(), statusCode: StatusCodes.Status503ServiceUnavailable));
 app.MapPrometheusScrapingEndpoint("/metrics");
 app.MapOrleansDashboard("/dashboard");
+// The replication dashboard over the cluster's history (PostgreSQL when Icdiff__History__Postgres is set).
+app.MapIcdiffDashboard();
 
 await app.RunAsync();
 return 0;

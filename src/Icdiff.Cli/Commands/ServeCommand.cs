@@ -56,7 +56,7 @@ internal static class ServeCommand
 
         var history = settings.GetSection(HistoryOptions.SectionName).Get<HistoryOptions>() ?? new HistoryOptions();
         history.Validate();
-        var dashboard = settings.GetSection(DashboardOptions.SectionName).Get<DashboardOptions>() ?? new DashboardOptions();
+        var dashboard = settings.GetSection(IcdiffDashboardOptions.SectionName).Get<IcdiffDashboardOptions>() ?? new IcdiffDashboardOptions();
         var listen = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         dashboard.Validate(listen);
         var scheduling = settings.GetSection(SchedulingOptions.SectionName).Get<SchedulingOptions>() ?? new SchedulingOptions();

@@ -3,7 +3,7 @@ using System.Net;
 namespace Icdiff.Dashboard;
 
 /// <summary>Access to the dashboard. Bound from <see cref="SectionName"/>.</summary>
-public sealed class DashboardOptions
+public sealed class IcdiffDashboardOptions
 {
     public const string SectionName = "Icdiff:Dashboard";
 
