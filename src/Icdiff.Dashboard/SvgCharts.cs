@@ -31,8 +31,11 @@ internal static class SvgCharts
 
         if (points.Count > 0)
         {
-            var band = string.Join(' ', points.Select((p, i) => $"{F(X(i))},{F(Y(p.Upper))}"))
-                + " " + string.Join(' ', points.Select((p, i) => (p, i)).Reverse().Select(t => $"{F(X(t.i))},{F(Y(t.p.Lower))}"));
+            // A single run's interval is drawn as a short bar, not a zero-width band.
+            var band = points.Count == 1
+                ? $"{F(X(0) - 8)},{F(Y(points[0].Upper))} {F(X(0) + 8)},{F(Y(points[0].Upper))} {F(X(0) + 8)},{F(Y(points[0].Lower))} {F(X(0) - 8)},{F(Y(points[0].Lower))}"
+                : string.Join(' ', points.Select((p, i) => $"{F(X(i))},{F(Y(p.Upper))}"))
+                    + " " + string.Join(' ', points.Select((p, i) => (p, i)).Reverse().Select(t => $"{F(X(t.i))},{F(Y(t.p.Lower))}"));
             svg.Append(CultureInfo.InvariantCulture, $"<polygon class=\"interval\" points=\"{band}\" fill=\"#2456b3\" fill-opacity=\"0.15\"/>");
             svg.Append(CultureInfo.InvariantCulture, $"<polyline points=\"{string.Join(' ', points.Select((p, i) => $"{F(X(i))},{F(Y(p.Ratio))}"))}\" fill=\"none\" stroke=\"#2456b3\" stroke-width=\"2\"/>");
             for (var i = 0; i < points.Count; i++)
