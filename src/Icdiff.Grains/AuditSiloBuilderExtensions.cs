@@ -52,6 +52,14 @@ public static class AuditSiloBuilderExtensions
         silo.Services.TryAddSingleton(sp => new AlertWebhook(new HttpClient(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<AlertWebhook>>()));
         silo.Services.TryAddSingleton<RunHistoryRecorder>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, HistoryLifecycle>();
+        // Orleans refuses reminder periods under a minute unless told otherwise: the configured tick is the minimum wanted.
+        silo.Services.AddOptions<ReminderOptions>().PostConfigure<IOptions<SchedulingOptions>>((reminders, scheduling) =>
+        {
+            if (scheduling.Value.TickInterval < reminders.MinimumReminderPeriod)
+            {
+                reminders.MinimumReminderPeriod = scheduling.Value.TickInterval;
+            }
+        });
         silo.Services.AddImagePipeline();
         silo.Services.TryAddSingleton<GalleryIndexCache>();
         silo.Services.TryAddSingleton<CorpusSourceResolver>();

@@ -1,3 +1,4 @@
+using Icdiff.Tests.Shared;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -40,6 +41,9 @@ public sealed class ClusterTests
         var connection = $"127.0.0.1:{redisPort}";
         await WaitForPortAsync(redisPort);
         var data = Path.Combine(root, "cluster-data");
+        // The cluster's history in PostgreSQL when a server is at hand (CI), else SQLite in the shared data directory.
+        await using var postgres = await TestPostgres.CreateAsync();
+        History = postgres?.ConnectionString;
         int[] siloPorts = [FreePort(), FreePort()];
         int[] gatewayPorts = [FreePort(), FreePort()];
         int[] httpPorts = [FreePort(), FreePort()];
@@ -51,6 +55,7 @@ public sealed class ClusterTests
             Assert.True(whole.ExitCode == 0, $"{whole.Stdout}\n{whole.Stderr}\n{SiloLogs(silos)}");
             Assert.Equal(await ReportResult.ReadAsync(Path.Combine(root, "embedded")), await ReportResult.ReadAsync(Path.Combine(root, "whole")));
             await AssertWebHostsAsync(httpPorts);
+            await AssertHistoryAsync(httpPorts[0], WholeRunIds(whole.Stdout).Single(), Path.Combine(root, "whole", "report.json"), postgres is not null);
 
             // 2. A run interrupted by killing the client and both silos once some shards are stored.
             using var store = await ConnectionMultiplexer.ConnectAsync(connection);
@@ -155,6 +160,36 @@ public sealed class ClusterTests
         await process.WaitForExitAsync(wait.Token);
     }
 
+    /// <summary>The history connection string the silos get (PostgreSQL), or null for SQLite under the data directory.</summary>
+    private static string? History { get; set; }
+
+    /// <summary>
+    /// The run is in the cluster's history with the report's figures, and the replication dashboard hosted by the
+    /// silo's web host shows it (its models, its ratios) beside the Orleans Dashboard.
+    /// </summary>
+    private static async Task AssertHistoryAsync(int httpPort, string runId, string reportFile, bool onPostgres)
+    {
+        using var reportJson = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(reportFile, Token));
+        var report = reportJson.RootElement.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("summary"))
+            .ToDictionary(s => s.GetProperty("model").GetString()!, s => (Scanned: s.GetProperty("scanned").GetInt32(), Replicas: s.GetProperty("replicas").GetInt32()));
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        using var run = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(new Uri($"http://127.0.0.1:{httpPort}/api/runs/{runId}"), Token));
+        Assert.Equal("Completed", run.RootElement.GetProperty("state").GetString());
+        var models = run.RootElement.GetProperty("models").EnumerateArray().ToDictionary(m => m.GetProperty("model").GetString()!, m => (m.GetProperty("scanned").GetInt32(), m.GetProperty("replicas").GetInt32()));
+        Assert.Equal(report.OrderBy(m => m.Key).Select(m => (m.Key, m.Value.Scanned, m.Value.Replicas)), models.OrderBy(m => m.Key).Select(m => (m.Key, m.Value.Item1, m.Value.Item2)));
+        var overview = await http.GetStringAsync(new Uri($"http://127.0.0.1:{httpPort}/"), Token);
+        Assert.Contains(runId, overview, StringComparison.Ordinal);
+        Assert.Contains("data-model=\"model-a\"", overview, StringComparison.Ordinal);
+        if (onPostgres)
+        {
+            await using var connection = new Npgsql.NpgsqlConnection(History);
+            await connection.OpenAsync(Token);
+            await using var count = new Npgsql.NpgsqlCommand("SELECT COUNT(*) FROM run_images WHERE run_id = @run", connection);
+            count.Parameters.AddWithValue("run", runId);
+            Assert.Equal(report.Sum(m => m.Value.Scanned), Convert.ToInt32(await count.ExecuteScalarAsync(Token), System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
     private static HashSet<string> WholeRunIds(string stdout) =>
         [.. stdout.Split('\n').Where(l => l.StartsWith("Run ", StringComparison.Ordinal)).Select(l => l.Split(' ', ':')[1])];
 
@@ -204,6 +239,7 @@ public sealed class ClusterTests
                 // One silo coordinates and works, the other only works, as a CPU coordinator beside GPU workers would.
                 ["Icdiff__Silo__Roles"] = i == 0 ? "coordinator,worker" : "worker",
                 ["Logging__LogLevel__Default"] = "Warning",
+                ["Icdiff__History__Postgres"] = History ?? "",
             }));
         }
 

@@ -1,3 +1,5 @@
+using Icdiff.Tests.Shared;
+
 namespace Icdiff.History.Tests;
 
 /// <summary>What every history store must do, run against SQLite and PostgreSQL alike.</summary>

@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace Icdiff.History.Tests;
+namespace Icdiff.Tests.Shared;
 
 /// <summary>
 /// A fresh database on the PostgreSQL server named by ICDIFF_TEST_POSTGRES (a connection string whose role may create
