@@ -14,6 +14,7 @@ var root = new RootCommand("icdiff: audits diffusion models for replication of g
     RunsCommand.CreateResume(),
     ClusterRunCommands.CreateStatus(),
     ClusterRunCommands.CreateCancel(),
+    ClusterRunCommands.CreateScheduleRun(),
     CalibrateBuiltinCommand.Create(),
 };
 var parsed = root.Parse(args);

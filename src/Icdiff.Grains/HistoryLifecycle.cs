@@ -21,7 +21,7 @@ internal sealed class HistoryLifecycle(IRunHistoryStore store, IOptions<AuditSil
                 return;
             }
 
-            foreach (var name in scheduling.Value.Schedules.Keys)
+            foreach (var name in scheduling.Value.Schedules.Where(s => !s.Value.OnDemandOnly).Select(s => s.Key))
             {
                 await grains.GetGrain<IScheduleGrain>(name).EnsureRegisteredAsync();
             }

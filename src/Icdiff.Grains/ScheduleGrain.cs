@@ -46,6 +46,11 @@ internal sealed partial class ScheduleGrain(
             return;
         }
 
+        if (schedule.OnDemandOnly)
+        {
+            return;
+        }
+
         try
         {
             var latest = await history.GetLatestOfScheduleAsync(name);

@@ -40,6 +40,7 @@ public sealed partial class SchedulingOptions
 /// <summary>One schedule: when (cron, 5 fields, or 6 with seconds first), what (gallery and model corpora) and how (manifest, criterion).</summary>
 public sealed class AuditSchedule
 {
+    /// <summary>When to run; empty: only on demand (<c>icdiff schedule-run</c>, as the Helm chart's CronJob calls it).</summary>
     public string Cron { get; set; } = "";
 
     /// <summary>The time zone the cron expression is read in (an IANA or Windows id).</summary>
@@ -57,6 +58,8 @@ public sealed class AuditSchedule
     public int Candidates { get; set; } = ReplicaCriterion.DefaultCandidates;
 
     public int ShardSize { get; set; } = 64;
+
+    public bool OnDemandOnly => string.IsNullOrWhiteSpace(Cron);
 
     public CronExpression ParseCron()
     {
@@ -79,7 +82,10 @@ public sealed class AuditSchedule
     {
         try
         {
-            _ = ParseCron();
+            if (!OnDemandOnly)
+            {
+                _ = ParseCron();
+            }
         }
         catch (CronFormatException ex)
         {

@@ -40,6 +40,44 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   valueFrom: { secretKeyRef: { name: {{ .Values.redis.existingSecret | quote }}, key: {{ .Values.redis.secretKey | quote }} } }
 - name: Icdiff__Silo__DataDirectory
   value: {{ .Values.data.mountPath | quote }}
+{{- if .Values.history.existingSecret }}
+- name: Icdiff__History__Postgres
+  valueFrom: { secretKeyRef: { name: {{ .Values.history.existingSecret | quote }}, key: {{ .Values.history.secretKey | quote }} } }
+{{- end }}
+{{- if .Values.history.ratioLimit }}
+- name: Icdiff__History__RatioLimit
+  value: {{ .Values.history.ratioLimit | quote }}
+{{- end }}
+{{- range $model, $limit := .Values.history.modelLimits }}
+- name: Icdiff__History__ModelLimits__{{ $model }}
+  value: {{ $limit | quote }}
+{{- end }}
+{{- if .Values.history.webhookSecret }}
+- name: Icdiff__History__WebhookUrl
+  valueFrom: { secretKeyRef: { name: {{ .Values.history.webhookSecret | quote }}, key: url } }
+{{- end }}
+- name: Icdiff__Dashboard__ApiKey
+  valueFrom: { secretKeyRef: { name: {{ .Values.dashboard.apiKeySecret | quote }}, key: apiKey } }
+{{- range $name, $s := .Values.schedules }}
+- name: Icdiff__Scheduling__Schedules__{{ $name }}__Cron
+  value: {{ $s.cron | default "" | quote }}
+- name: Icdiff__Scheduling__Schedules__{{ $name }}__TimeZone
+  value: {{ $s.timeZone | default "UTC" | quote }}
+- name: Icdiff__Scheduling__Schedules__{{ $name }}__Gallery
+  value: {{ $s.gallery | quote }}
+{{- range $model, $location := $s.models }}
+- name: Icdiff__Scheduling__Schedules__{{ $name }}__Models__{{ $model }}
+  value: {{ $location | quote }}
+{{- end }}
+{{- if $s.modelManifest }}
+- name: Icdiff__Scheduling__Schedules__{{ $name }}__ModelManifest
+  value: {{ $s.modelManifest | quote }}
+{{- end }}
+{{- if $s.minLevel }}
+- name: Icdiff__Scheduling__Schedules__{{ $name }}__MinLevel
+  value: {{ $s.minLevel | quote }}
+{{- end }}
+{{- end }}
 {{- if .Values.blob.existingSecret }}
 - name: Icdiff__Blob__ConnectionString
   valueFrom: { secretKeyRef: { name: {{ .Values.blob.existingSecret | quote }}, key: {{ .Values.blob.secretKey | quote }} } }

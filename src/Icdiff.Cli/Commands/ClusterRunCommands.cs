@@ -44,6 +44,39 @@ internal static class ClusterRunCommands
         return command;
     }
 
+    /// <summary><c>icdiff schedule-run &lt;name&gt; --cluster ...</c>: a schedule's run now (what the Helm chart's CronJob calls).</summary>
+    public static Command CreateScheduleRun()
+    {
+        var name = new Argument<string>("schedule") { Description = "The schedule's name (Icdiff:Scheduling:Schedules:<name> in the silos' settings)." };
+        var cluster = new Option<string>("--cluster") { Description = "The cluster's Redis (host:port[,options]).", Required = true };
+        var clusterId = new Option<string>("--cluster-id") { Description = "The cluster's id.", DefaultValueFactory = _ => "icdiff" };
+        var command = new Command("schedule-run", "Start a run of a configured schedule now, over the images new since its last run (a Kubernetes CronJob calls this). Exit 3 when one is already under way.") { name, cluster, clusterId };
+        command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
+        {
+            var schedule = parse.GetValue(name)!;
+            await using var connection = await ClusterConnection.ConnectAsync(parse.GetValue(cluster)!, parse.GetValue(clusterId)!, ct);
+            string? runId;
+            try
+            {
+                runId = await ClusterRetry.RunAsync(connection.Grains.GetGrain<IScheduleGrain>(schedule).RunNowAsync, ct);
+            }
+            catch (InvalidOperationException ex) when (ex.Message.StartsWith("no schedule", StringComparison.Ordinal))
+            {
+                throw new CliError(ex.Message, ex);
+            }
+
+            if (runId is null)
+            {
+                Console.Error.WriteLine($"icdiff: schedule '{schedule}' has a run under way; nothing started.");
+                return 3;
+            }
+
+            Console.WriteLine($"Run {runId}: started by schedule {schedule} (follow it with `icdiff status {runId} --cluster ... --follow`).");
+            return 0;
+        }));
+        return command;
+    }
+
     public static Command CreateCancel()
     {
         var runId = new Argument<string>("run") { Description = "The run id." };
