@@ -8,8 +8,6 @@ namespace Icdiff.Cli;
 /// <summary>Submits a run to the grains, follows its progress and gathers the finished results into a report.</summary>
 internal static class AuditRunner
 {
-    private const int PageSize = 5000;
-
     public static async Task<AuditReport> RunAsync(IGrainFactory grains, string runId, AuditRequest request, ProgressDisplay progress, CancellationToken cancellationToken)
     {
         var run = grains.GetGrain<IAuditRunGrain>(runId);
@@ -44,7 +42,7 @@ internal static class AuditRunner
         {
             var aggregate = grains.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(runId, model.Model));
             var summary = await aggregate.GetSummaryAsync(request.MinLevel);
-            models.Add(new ModelReport(model.Location, summary, await PageAsync(aggregate.GetMatchesAsync), await PageAsync(aggregate.GetSkipsAsync), null));
+            models.Add(new ModelReport(model.Location, summary, await aggregate.GetAllMatchesAsync(), await aggregate.GetAllSkipsAsync(), null));
         }
 
         var criterion = new ReplicaCriterion(request.MinLevel, request.Candidates);
@@ -60,19 +58,5 @@ internal static class AuditRunner
             status.StartedAt ?? DateTimeOffset.UtcNow,
             status.FinishedAt ?? DateTimeOffset.UtcNow,
             models);
-    }
-
-    private static async Task<List<T>> PageAsync<T>(Func<int, int, Task<IReadOnlyList<T>>> fetch)
-    {
-        var all = new List<T>();
-        while (true)
-        {
-            var page = await fetch(all.Count, PageSize);
-            all.AddRange(page);
-            if (page.Count < PageSize)
-            {
-                return all;
-            }
-        }
     }
 }

@@ -25,3 +25,27 @@ public static class ModelAggregateKey
 {
     public static string For(string runId, string model) => $"{runId}/{model}";
 }
+
+/// <summary>Reads a model's whole result list page by page, so no single grain response grows with the corpus.</summary>
+public static class ModelAggregateReading
+{
+    private const int PageSize = 5000;
+
+    public static Task<List<MatchRecord>> GetAllMatchesAsync(this IModelAggregateGrain aggregate) => AllAsync(aggregate.GetMatchesAsync);
+
+    public static Task<List<SkipRecord>> GetAllSkipsAsync(this IModelAggregateGrain aggregate) => AllAsync(aggregate.GetSkipsAsync);
+
+    private static async Task<List<T>> AllAsync<T>(Func<int, int, Task<IReadOnlyList<T>>> fetch)
+    {
+        var all = new List<T>();
+        while (true)
+        {
+            var page = await fetch(all.Count, PageSize);
+            all.AddRange(page);
+            if (page.Count < PageSize)
+            {
+                return all;
+            }
+        }
+    }
+}

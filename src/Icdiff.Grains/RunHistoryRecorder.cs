@@ -16,8 +16,6 @@ public sealed partial class RunHistoryRecorder(
     AlertWebhook webhook,
     ILogger<RunHistoryRecorder> logger)
 {
-    private const int PageSize = 5000;
-
     public IRunHistoryStore Store => store;
 
     public async Task StartAsync(string runId, AuditRequest request, DateTimeOffset startedAt, string? modelName, string? scoring, string manifest)
@@ -60,8 +58,8 @@ public sealed partial class RunHistoryRecorder(
             {
                 var aggregate = grains.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(status.RunId, corpus.Model));
                 var summary = await aggregate.GetSummaryAsync(request.MinLevel);
-                images.AddRange((await PageAsync(aggregate.GetMatchesAsync)).Select(m => new HistoryImage(corpus.Model, m.Key, m.GalleryKey, m.Level, m.Similarity)));
-                skips.AddRange((await PageAsync(aggregate.GetSkipsAsync)).Select(s => new HistorySkip(corpus.Model, s.Key, s.Reason, s.Detail)));
+                images.AddRange((await aggregate.GetAllMatchesAsync()).Select(m => new HistoryImage(corpus.Model, m.Key, m.GalleryKey, m.Level, m.Similarity)));
+                skips.AddRange((await aggregate.GetAllSkipsAsync()).Select(s => new HistorySkip(corpus.Model, s.Key, s.Reason, s.Detail)));
                 var progress = status.Models.FirstOrDefault(p => p.Model == corpus.Model);
                 var previous = (await store.FindPreviousAsync(request.Schedule, corpus.Model, startedAt))?.Models.FirstOrDefault(m => m.Model == corpus.Model);
                 var model = new HistoryModel(
@@ -130,20 +128,6 @@ public sealed partial class RunHistoryRecorder(
         catch (Exception ex) when (ex is HistoryStoreException or System.Data.Common.DbException or IOException or TimeoutException)
         {
             Log.NotRecorded(logger, ex, runId, what);
-        }
-    }
-
-    private static async Task<List<T>> PageAsync<T>(Func<int, int, Task<IReadOnlyList<T>>> fetch)
-    {
-        var all = new List<T>();
-        while (true)
-        {
-            var page = await fetch(all.Count, PageSize);
-            all.AddRange(page);
-            if (page.Count < PageSize)
-            {
-                return all;
-            }
         }
     }
 

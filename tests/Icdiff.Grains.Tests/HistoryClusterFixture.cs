@@ -1,11 +1,7 @@
 using System.Collections.Concurrent;
 using Icdiff.History;
 using Icdiff.Synthesis;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
+using Icdiff.Tests.Shared;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
@@ -27,7 +23,7 @@ public sealed class HistoryClusterFixture : IAsyncLifetime
 
     private static string _webhookUrl = "";
 
-    private WebApplication? _webhook;
+    private PostRecorder? _webhook;
 
     public TestCluster Cluster { get; private set; } = null!;
 
@@ -39,7 +35,7 @@ public sealed class HistoryClusterFixture : IAsyncLifetime
     /// <summary>model-a's images held back from the scheduled folder at start.</summary>
     public IReadOnlyList<string> HeldBack { get; private set; } = [];
 
-    public ConcurrentQueue<string> WebhookCalls { get; } = new();
+    public ConcurrentQueue<string> WebhookCalls => _webhook!.Bodies;
 
     public SqliteRunHistoryStore Store { get; } = new(Path.Combine(DataDirectory, "history.db"));
 
@@ -54,18 +50,8 @@ public sealed class HistoryClusterFixture : IAsyncLifetime
         }
 
         HeldBack = images.Skip(20).ToList();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        _webhook = builder.Build();
-        _webhook.MapPost("/alerts", async (HttpRequest request) =>
-        {
-            using var reader = new StreamReader(request.Body);
-            WebhookCalls.Enqueue(await reader.ReadToEndAsync());
-            return Results.Ok();
-        });
-        await _webhook.StartAsync();
-        _webhookUrl = _webhook.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/alerts";
+        _webhook = await PostRecorder.StartAsync();
+        _webhookUrl = _webhook.HookUrl.ToString();
         Cluster = await TestClusters.DeployAsync<SiloConfigurator>(2);
     }
 

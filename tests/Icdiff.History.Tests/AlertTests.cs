@@ -1,11 +1,4 @@
-using System.Collections.Concurrent;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using Icdiff.Tests.Shared;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Icdiff.History.Tests;
@@ -38,30 +31,17 @@ public sealed class AlertTests
     [Fact]
     public async Task The_webhook_receives_the_flagged_models_and_a_dead_webhook_is_reported_not_thrown()
     {
-        var received = new ConcurrentQueue<string>();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        await using var app = builder.Build();
-        app.MapPost("/hook", async (HttpRequest request) =>
-        {
-            using var reader = new StreamReader(request.Body);
-            received.Enqueue(await reader.ReadToEndAsync());
-            return Results.Ok();
-        });
-        await app.StartAsync(TestContext.Current.CancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-
+        await using var receiver = await PostRecorder.StartAsync();
         using var http = new HttpClient();
         var webhook = new AlertWebhook(http, NullLogger<AlertWebhook>.Instance);
         var payload = new AlertPayload("run-7", "nightly", DateTimeOffset.UtcNow, [new AlertedModel("<b>m</b>", 0.3, 0.2, 0.4, 100, 30, "ratio 30.0% is above the limit 20.0%")]);
-        Assert.True(await webhook.SendAsync(new Uri($"{address}/hook"), payload, TestContext.Current.CancellationToken));
-        using var body = System.Text.Json.JsonDocument.Parse(Assert.Single(received));
+        Assert.True(await webhook.SendAsync(receiver.HookUrl, payload, TestContext.Current.CancellationToken));
+        using var body = System.Text.Json.JsonDocument.Parse(Assert.Single(receiver.Bodies));
         Assert.Equal("run-7", body.RootElement.GetProperty("runId").GetString());
         Assert.Equal("<b>m</b>", body.RootElement.GetProperty("models")[0].GetProperty("model").GetString());
 
-        Assert.False(await webhook.SendAsync(new Uri($"{address}/no-such-hook"), payload, TestContext.Current.CancellationToken));
-        await app.StopAsync(TestContext.Current.CancellationToken);
-        Assert.False(await webhook.SendAsync(new Uri($"{address}/hook"), payload, TestContext.Current.CancellationToken));
+        Assert.False(await webhook.SendAsync(new Uri($"{receiver.Address}/no-such-hook"), payload, TestContext.Current.CancellationToken));
+        await receiver.StopAsync();
+        Assert.False(await webhook.SendAsync(receiver.HookUrl, payload, TestContext.Current.CancellationToken));
     }
 }
