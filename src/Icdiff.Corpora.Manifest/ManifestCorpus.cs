@@ -14,7 +14,7 @@ namespace Icdiff.Corpora.Manifest;
 /// or else the file's size and time for local files and the URI for remote ones (remote content then counts as
 /// immutable). A row that repeats an earlier key is the same image listed twice and is not listed again.
 /// </summary>
-public sealed class ManifestCorpus(ManifestLocation location, string displayLocation, IReadOnlyList<IContentReader> readers) : ICorpusSource
+public sealed class ManifestCorpus(ManifestLocation location, string displayLocation, IReadOnlyList<IContentReader> readers) : ICorpusSource, IPromptedCorpus
 {
     private readonly string _root = Path.GetDirectoryName(location.Path)!;
 
@@ -75,6 +75,41 @@ public sealed class ManifestCorpus(ManifestLocation location, string displayLoca
         if (location.Model is not null && !sawModelColumn)
         {
             throw new CorpusException($"manifest '{location.Path}' has no model column (or no row names a model), so '#model={location.Model}' selects nothing.");
+        }
+    }
+
+    public async IAsyncEnumerable<KeyValuePair<string, string>> ListPromptsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        IAsyncEnumerable<ManifestRow> rows;
+        try
+        {
+            rows = ManifestReader.ReadAsync(location.Path, cancellationToken);
+        }
+        catch (ManifestFormatException ex)
+        {
+            throw new CorpusException(ex.Message, ex);
+        }
+
+        await using var enumerator = rows.GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            try
+            {
+                if (!await enumerator.MoveNextAsync())
+                {
+                    yield break;
+                }
+            }
+            catch (ManifestFormatException ex)
+            {
+                throw new CorpusException(ex.Message, ex);
+            }
+
+            var row = enumerator.Current;
+            if (row.Prompt is { Length: > 0 } prompt && (location.Model is null || string.Equals(row.Model, location.Model, StringComparison.Ordinal)))
+            {
+                yield return new KeyValuePair<string, string>(row.Key ?? row.Uri, prompt);
+            }
         }
     }
 

@@ -48,7 +48,7 @@ public static class DashboardEndpoints
             return Page(DashboardPages.Run(basePath, run, await store.GetSkipsAsync(runId, page * 100, 100, ct), page, options.Value.RefreshSeconds));
         });
 
-        group.MapGet("/runs/{runId}/review", async (string runId, string? model, string? level, int? page, IRunHistoryStore store, CancellationToken ct) =>
+        group.MapGet("/runs/{runId}/review", async (string runId, string? model, string? level, int? page, IRunHistoryStore store, ThumbnailService sources, CancellationToken ct) =>
         {
             if (await store.GetRunAsync(runId, ct) is not { } run)
             {
@@ -59,7 +59,16 @@ public static class DashboardEndpoints
             int? selectedLevel = int.TryParse(level, System.Globalization.CultureInfo.InvariantCulture, out var l) && l is >= 0 and <= 5 ? l : null;
             var index = Math.Max(0, page ?? 0);
             var images = await store.GetImagesAsync(new ImageQuery(runId, selectedModel, selectedLevel, index * DashboardPages.ReviewPageSize, DashboardPages.ReviewPageSize), ct);
-            return Page(DashboardPages.Review(basePath, run, selectedModel, selectedLevel, index, images));
+            var prompts = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+            foreach (var name in images.Items.Select(i => i.Model).Distinct(StringComparer.Ordinal))
+            {
+                if (run.Models.FirstOrDefault(m => m.Model == name) is { } shown)
+                {
+                    prompts[name] = await sources.PromptsAsync(shown.Location, ct);
+                }
+            }
+
+            return Page(DashboardPages.Review(basePath, run, selectedModel, selectedLevel, index, images, (m, k) => prompts.GetValueOrDefault(m)?.GetValueOrDefault(k)));
         });
 
         group.MapGet("/thumbs/{runId}/generated/{model}", async (string runId, string model, string key, IRunHistoryStore store, ThumbnailService thumbnails, CancellationToken ct) =>

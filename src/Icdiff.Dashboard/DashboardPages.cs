@@ -109,7 +109,7 @@ internal static class DashboardPages
         return Html.Page(basePath, $"Run {run.RunId}", body.ToString(), run.IsRunning ? refreshSeconds : null);
     }
 
-    public static string Review(string basePath, HistoryRun run, string? model, int? level, int page, HistoryPage<HistoryImage> images)
+    public static string Review(string basePath, HistoryRun run, string? model, int? level, int page, HistoryPage<HistoryImage> images, Func<string, string, string?> prompt)
     {
         var b = Html.E(basePath);
         var id = Html.U(run.RunId);
@@ -133,10 +133,11 @@ internal static class DashboardPages
             var gallery = image.GalleryKey is null ? null : $"{b}/thumbs/{id}/gallery?key={Html.U(image.GalleryKey)}";
             body.Append(CultureInfo.InvariantCulture, $"""
                 <div class="pair" data-level="{image.Level}">
-                <img class="generated" loading="lazy" alt="generated {Html.E(image.Key)}" src="{generated}">
-                {(gallery is null ? "<span class=\"muted\">no gallery match</span>" : $"<img class=\"gallery\" loading=\"lazy\" alt=\"gallery {Html.E(image.GalleryKey)}\" src=\"{gallery}\">")}
+                <img class="generated" alt="generated {Html.E(image.Key)}" src="{generated}">
+                {(gallery is null ? "<span class=\"muted\">no gallery match</span>" : $"<img class=\"gallery\" alt=\"gallery {Html.E(image.GalleryKey)}\" src=\"{gallery}\">")}
                 <div><b>level {image.Level}</b> · score {Html.Num(image.Score)} · {Html.E(image.Model)}</div>
                 <div class="names"><span class="generated-name">{Html.E(image.Key)}</span> → <span class="gallery-name">{Html.E(image.GalleryKey ?? "-")}</span></div>
+                {(prompt(image.Model, image.Key) is { } text ? $"<div class=\"prompt muted\">{Html.E(text)}</div>" : "")}
                 </div>
                 """);
         }

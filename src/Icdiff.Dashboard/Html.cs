@@ -28,8 +28,8 @@ internal static class Html
         table{border-collapse:collapse;margin:.5rem 0 1.5rem}th,td{padding:.3rem .6rem;border-bottom:1px solid #dde;text-align:left;vertical-align:top}
         .num{text-align:right;font-variant-numeric:tabular-nums}.flag{color:#b3261e;font-weight:600}.up{color:#b3261e}.down{color:#1e7b34}
         .cards{display:flex;flex-wrap:wrap;gap:1rem}.card{border:1px solid #dde;border-radius:6px;padding:.8rem;min-width:340px}
-        .pair{display:inline-block;border:1px solid #dde;border-radius:6px;padding:.5rem;margin:.3rem;vertical-align:top}
-        .pair img{width:160px;height:160px;object-fit:contain;background:#f3f4f7}.muted{color:#667}nav a{margin-right:1rem}
+        .pair{display:inline-block;width:330px;border:1px solid #dde;border-radius:6px;padding:.5rem;margin:.3rem;vertical-align:top;overflow-wrap:anywhere}
+        .pair img{width:160px;height:160px;object-fit:contain;background:#f3f4f7}.pair .prompt{max-width:330px}.muted{color:#667}nav a{margin-right:1rem}
         </style></head><body><nav><a href="{{E(basePath)}}/">Overview</a><a href="{{E(basePath)}}/runs">Runs</a></nav>
         {{body}}
         </body></html>

@@ -5,7 +5,7 @@ using Icdiff.Imaging.Skia;
 namespace Icdiff.Dashboard;
 
 /// <summary>
-/// Thumbnails for the review page, read on demand from the original corpora (folder, blob container or manifest).
+/// Thumbnails (and prompts, where the corpus has them) for the review page, read on demand from the original corpora (folder, blob container or manifest).
 /// Only keys the corpus itself lists are served (a listing per corpus, kept a few minutes), and locations come from
 /// the history, never from the request: a request cannot name a file the run did not audit.
 /// </summary>
@@ -55,6 +55,19 @@ public sealed class ThumbnailService(CorpusSourceResolver corpora)
         }
     }
 
+    /// <summary>The prompts of a corpus's images by key (empty when its source has none: folders, blob containers).</summary>
+    public async Task<IReadOnlyDictionary<string, string>> PromptsAsync(string location, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await ListingAsync(location, cancellationToken)).Prompts;
+        }
+        catch (Exception ex) when (ex is CorpusException or IOException or ArgumentException)
+        {
+            return new Dictionary<string, string>();
+        }
+    }
+
     private async Task<Listing> ListingAsync(string location, CancellationToken cancellationToken)
     {
         var lazy = _listings.GetOrAdd(location, l => new Lazy<Task<Listing>>(() => LoadAsync(l)));
@@ -78,7 +91,16 @@ public sealed class ThumbnailService(CorpusSourceResolver corpora)
                 items[item.Key] = item;
             }
 
-            return new Listing(source, items, DateTimeOffset.UtcNow);
+            var prompts = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (source is IPromptedCorpus prompted)
+            {
+                await foreach (var (key, prompt) in prompted.ListPromptsAsync(CancellationToken.None))
+                {
+                    prompts[key] = prompt;
+                }
+            }
+
+            return new Listing(source, items, prompts, DateTimeOffset.UtcNow);
         }
         catch
         {
@@ -88,5 +110,5 @@ public sealed class ThumbnailService(CorpusSourceResolver corpora)
         }
     }
 
-    private sealed record Listing(ICorpusSource Source, Dictionary<string, CorpusItem> Items, DateTimeOffset At);
+    private sealed record Listing(ICorpusSource Source, Dictionary<string, CorpusItem> Items, Dictionary<string, string> Prompts, DateTimeOffset At);
 }

@@ -33,7 +33,7 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture)
         var (page, dialogs) = await OpenAsync("/");
         await ScreenshotAsync(page, "overview.png");
         var latest = (await fixture.Store.GetRunAsync(fixture.RunIds[^1], TestContext.Current.CancellationToken))!;
-        foreach (var spec in fixture.Corpus.Spec.Models)
+        foreach (var spec in fixture.Corpus.Spec.Models.Select(m => m.Name).Append("model-c").Select(n => new { Name = n }))
         {
             var card = page.Locator($".card.model[data-model=\"{spec.Name}\"]");
             Assert.Equal(1, await card.CountAsync());
@@ -85,8 +85,14 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture)
         Assert.Contains(DashboardFixture.TagName, await run.Locator("table.skips").InnerTextAsync(), StringComparison.Ordinal);
         Assert.Equal(0, await run.Locator("img[src=x]").CountAsync());
         Assert.Equal(0, await run.EvaluateAsync<int>("() => document.scripts.length"));
+        // A prompt (from model-c's manifest) with a script tag in it is text too.
+        var (prompts, promptDialogs) = await OpenAsync($"/runs/{fixture.RunIds[0]}/review?model=model-c");
+        Assert.Contains(DashboardFixture.HostilePrompt, await prompts.Locator(".prompt").AllInnerTextsAsync());
+        Assert.Equal(0, await prompts.EvaluateAsync<int>("() => document.scripts.length"));
+        await ScreenshotAsync(prompts, "review-prompts.png");
         Assert.Empty(reviewDialogs);
         Assert.Empty(runDialogs);
+        Assert.Empty(promptDialogs);
 
         // The raw HTML holds the escaped forms.
         using var http = new HttpClient();

@@ -1,5 +1,6 @@
 using Icdiff.Core;
 using Icdiff.Corpora.FileSystem;
+using Icdiff.Corpora.Manifest;
 using Icdiff.Embedding.Onnx;
 using Icdiff.Grains;
 using Icdiff.History;
@@ -29,6 +30,7 @@ public sealed class DashboardFixture : IAsyncLifetime
     public const string ScriptName = "<script>.png";
     public const string TagName = "<img src=x onerror=alert(2)>.png";
     public const string RunningRunId = "live-run";
+    public const string HostilePrompt = "<script>alert(3)</script> a lighthouse at dusk";
 
     private static readonly string DataDirectory = Path.Combine(Path.GetTempPath(), $"icdiff-dashboard-{Guid.NewGuid():N}");
 
@@ -41,6 +43,9 @@ public sealed class DashboardFixture : IAsyncLifetime
     public DemoCorpus Corpus { get; private set; } = null!;
 
     public List<string> RunIds { get; } = [];
+
+    /// <summary>The manifest of model-c (model-b's images, with prompts).</summary>
+    public string ModelCLocation { get; private set; } = "";
 
     public string BaseUrl { get; private set; } = "";
 
@@ -59,11 +64,18 @@ public sealed class DashboardFixture : IAsyncLifetime
         File.Copy(Directory.GetFiles(Corpus.GalleryPath).Order(StringComparer.Ordinal).First(), Path.Combine(modelA, ScriptName));
         await File.WriteAllTextAsync(Path.Combine(modelA, TagName), "not an image");
 
+        // model-c: a manifest over model-b's images with the prompts they were generated from (one of them markup).
+        var manifest = Path.Combine(DataDirectory, "model-c.csv");
+        var rows = Directory.GetFiles(Corpus.ModelPaths["model-b"]).Order(StringComparer.Ordinal)
+            .Select((file, i) => $"{file},\"{(i == 0 ? HostilePrompt : $"prompt number {i}")}\"");
+        await File.WriteAllLinesAsync(manifest, rows.Prepend("uri,prompt"));
+        ModelCLocation = manifest;
+
         _cluster = new TestClusterBuilder { Options = { InitialSilosCount = 1 } }.AddSiloBuilderConfigurator<SiloConfigurator>().Build();
         await _cluster.DeployAsync();
         var request = new AuditRequest(
             Corpus.GalleryPath,
-            [.. Corpus.Spec.Models.Select(m => new ModelCorpus(m.Name, Corpus.ModelPaths[m.Name]))],
+            [.. Corpus.Spec.Models.Select(m => new ModelCorpus(m.Name, Corpus.ModelPaths[m.Name])), new ModelCorpus("model-c", ModelCLocation)],
             "builtin",
             ReplicaCriterion.DefaultMinLevel,
             ReplicaCriterion.DefaultCandidates,
@@ -124,7 +136,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         builder.WebHost.UseUrls(url);
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<IRunHistoryStore>(Store);
-        builder.Services.AddFileSystemCorpora();
+        builder.Services.AddManifestCorpora().AddFileSystemCorpora();
         builder.Services.AddSingleton<CorpusSourceResolver>();
         builder.Services.AddIcdiffDashboard();
         builder.Services.Configure<IcdiffDashboardOptions>(o => o.ApiKey = apiKey);
@@ -195,7 +207,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         {
             siloBuilder.Services.Configure<AuditSiloOptions>(o => o.DataDirectory = DataDirectory);
             siloBuilder.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(5));
-            siloBuilder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddFileSystemCorpora();
+            siloBuilder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddManifestCorpora().AddFileSystemCorpora();
             siloBuilder.Services.AddLogging(l => l.AddFilter("Orleans", LogLevel.Error));
             siloBuilder.AddAuditGrains();
         }
