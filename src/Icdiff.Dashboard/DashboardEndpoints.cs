@@ -45,7 +45,17 @@ public static class DashboardEndpoints
             }
 
             var page = Math.Max(0, skips ?? 0);
-            return Page(DashboardPages.Run(basePath, run, await store.GetSkipsAsync(runId, page * 100, 100, ct), page, options.Value.RefreshSeconds));
+            // What changed: each model against the run the alert rules compare it with (the schedule's previous run, or that model's).
+            var previous = new Dictionary<string, (string RunId, HistoryModel Model)>(StringComparer.Ordinal);
+            foreach (var model in run.Models)
+            {
+                if (await store.FindPreviousAsync(run.Schedule, model.Model, run.StartedAt, ct) is { } before && before.Models.FirstOrDefault(m => m.Model == model.Model) is { } then)
+                {
+                    previous[model.Model] = (before.RunId, then);
+                }
+            }
+
+            return Page(DashboardPages.Run(basePath, run, previous, await store.GetSkipsAsync(runId, page * 100, 100, ct), page, options.Value.RefreshSeconds));
         });
 
         group.MapGet("/runs/{runId}/review", async (string runId, string? model, string? level, int? page, IRunHistoryStore store, ThumbnailService sources, CancellationToken ct) =>

@@ -59,7 +59,7 @@ internal static class DashboardPages
     public static string Runs(string basePath, IReadOnlyList<HistoryRun> runs) =>
         Html.Page(basePath, "Runs", "<h1>Runs</h1>" + RunTable(basePath, runs), runs.Any(r => r.IsRunning) ? 10 : null);
 
-    public static string Run(string basePath, HistoryRun run, HistoryPage<HistorySkip> skips, int skipPage, int refreshSeconds)
+    public static string Run(string basePath, HistoryRun run, IReadOnlyDictionary<string, (string RunId, HistoryModel Model)> previous, HistoryPage<HistorySkip> skips, int skipPage, int refreshSeconds)
     {
         var b = Html.E(basePath);
         var id = Html.U(run.RunId);
@@ -82,13 +82,13 @@ internal static class DashboardPages
             body.Append(Progress(basePath, run));
         }
 
-        body.Append("<h2>Models</h2><table class=\"models\"><tr><th>model</th><th class=\"num\">images</th><th class=\"num\">replicas</th><th class=\"num\">ratio</th><th>95% interval</th><th class=\"num\">skipped</th><th>cumulative</th><th>levels</th><th>alert</th></tr>");
+        body.Append("<h2>Models</h2><table class=\"models\"><tr><th>model</th><th class=\"num\">images</th><th class=\"num\">replicas</th><th class=\"num\">ratio</th><th>95% interval</th><th class=\"num\">skipped</th><th>since previous run</th><th>cumulative</th><th>levels</th><th>alert</th></tr>");
         foreach (var m in run.Models)
         {
             body.Append(CultureInfo.InvariantCulture, $"""
                 <tr data-model="{Html.E(m.Model)}"><td><a href="{b}/runs/{id}/review?model={Html.U(m.Model)}">{Html.E(m.Model)}</a><br><span class="muted">{Html.E(m.Location)}</span></td>
                 <td class="num">{m.Scanned}</td><td class="num">{m.Replicas}</td><td class="num ratio">{Html.Percent(m.Ratio)}</td><td>[{Html.Percent(m.Lower)}, {Html.Percent(m.Upper)}]</td>
-                <td class="num">{m.Skipped}</td><td>{(run.Schedule is null ? "-" : $"{Html.Percent(m.CumulativeRatio)} of {m.CumulativeScanned}")}</td>
+                <td class="num">{m.Skipped}</td><td class="change">{Change(basePath, m, previous.TryGetValue(m.Model, out var p) ? p : null)}</td><td>{(run.Schedule is null ? "-" : $"{Html.Percent(m.CumulativeRatio)} of {m.CumulativeScanned}")}</td>
                 <td>{SvgCharts.Levels(m.Levels, run.MinLevel)}</td><td class="flag">{Html.E(m.Alert)}</td></tr>
                 """);
         }
@@ -171,6 +171,10 @@ internal static class DashboardPages
 
         return table.Append("</table>").ToString();
     }
+
+    private static string Change(string basePath, HistoryModel current, (string RunId, HistoryModel Model)? previous) => previous is not { } p
+        ? "<span class=\"muted\">first run</span>"
+        : string.Create(CultureInfo.InvariantCulture, $"{Trend(current.Ratio - p.Model.Ratio)} <span class=\"muted\">from {Html.Percent(p.Model.Ratio)} in <a href=\"{Html.E(basePath)}/runs/{Html.U(p.RunId)}\">{Html.E(p.RunId)}</a>; replicas {current.Replicas - p.Model.Replicas:+0;-0;0}</span>");
 
     private static string Trend(double? change) => change switch
     {

@@ -116,7 +116,25 @@ app.MapOrleansDashboard("/dashboard");
 // The replication dashboard over the cluster's history (PostgreSQL when Icdiff__History__Postgres is set).
 app.MapIcdiffDashboard();
 
-await app.RunAsync();
+try
+{
+    await app.RunAsync();
+}
+catch (Exception ex) when (FindHistoryError(ex) is { } history)
+{
+    // An unreachable or newer history store stops the silo before it joins: one line, not a stack trace.
+    Console.Error.WriteLine($"icdiff-silo: error: {history.Message}");
+    return 3;
+}
+
 return 0;
+
+static Icdiff.History.HistoryStoreException? FindHistoryError(Exception? ex) => ex switch
+{
+    null => null,
+    Icdiff.History.HistoryStoreException history => history,
+    AggregateException aggregate => aggregate.InnerExceptions.Select(FindHistoryError).FirstOrDefault(e => e is not null),
+    _ => FindHistoryError(ex.InnerException),
+};
 
 static string FormatHost(string address) => IPAddress.Parse(address).AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address;

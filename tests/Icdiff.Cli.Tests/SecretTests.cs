@@ -68,6 +68,25 @@ public sealed class SecretTests
         AssertNowhere(secret, client.Stdout + silo.Stdout, client.Stderr + silo.Stderr, root);
     }
 
+    [Fact]
+    public async Task UnreachableHistoryPostgres_ServeAndExportSayWhichServer_AndItsPasswordAppearsNowhere()
+    {
+        var secret = NewSecret();
+        var root = Directory.CreateTempSubdirectory("icdiff-secret-").FullName;
+        var environment = new Dictionary<string, string> { ["Icdiff__History__Postgres"] = $"Host=127.0.0.1;Port=9;Username=icdiff;Password={secret};Database=icdiff;Timeout=2" };
+
+        var serve = await CliProcess.RunAsync(Limit, environment, null, "serve", "--data-dir", Path.Combine(root, "data"), "--urls", "http://127.0.0.1:0");
+        var export = await CliProcess.RunAsync(Limit, environment, null, "runs", "export", "some-run", "--data-dir", Path.Combine(root, "data"));
+
+        foreach (var (code, stdout, stderr) in new[] { serve, export })
+        {
+            Assert.Equal(2, code);
+            Assert.Contains("cannot reach the history store postgresql://127.0.0.1:9/icdiff", stderr, StringComparison.Ordinal);
+            Assert.Single(stderr.Trim().Split('\n'));
+            AssertNowhere(secret, stdout, stderr, root);
+        }
+    }
+
     private static void AssertNowhere(string secret, string stdout, string stderr, string root)
     {
         Assert.DoesNotContain(secret, stdout, StringComparison.Ordinal);

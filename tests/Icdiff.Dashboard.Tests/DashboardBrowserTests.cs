@@ -109,7 +109,14 @@ public sealed class DashboardBrowserTests(DashboardFixture fixture)
         {
             var row = page.Locator($"table.models tr[data-model=\"{spec.Name}\"]");
             Assert.Equal(6, await row.Locator("svg.level-histogram rect").CountAsync());
+            // What changed: the same demo again, so unchanged, against the run before it.
+            var change = await row.Locator("td.change").InnerTextAsync();
+            Assert.Contains("unchanged", change, StringComparison.Ordinal);
+            Assert.Contains(fixture.RunIds[0], change, StringComparison.Ordinal);
         }
+
+        var (first, _) = await OpenAsync($"/runs/{fixture.RunIds[0]}");
+        Assert.Contains("first run", await first.Locator("table.models td.change").First.InnerTextAsync(), StringComparison.Ordinal);
 
         var (live, _) = await OpenAsync($"/runs/{DashboardFixture.RunningRunId}");
         Assert.Contains("17 of 40", await live.Locator(".progress").InnerTextAsync(), StringComparison.Ordinal);
