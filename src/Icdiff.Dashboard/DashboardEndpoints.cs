@@ -1,4 +1,3 @@
-using Icdiff.Core;
 using Icdiff.History;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -11,11 +10,11 @@ namespace Icdiff.Dashboard;
 
 public static class DashboardEndpoints
 {
-    /// <summary>The dashboard's services: options (validated at start), thumbnails. The host registers the history store and the corpus resolver.</summary>
+    /// <summary>The dashboard's services: its options (the host validates them against its listen addresses) and the corpus previews. The host registers the history store and the corpus resolver.</summary>
     public static IServiceCollection AddIcdiffDashboard(this IServiceCollection services)
     {
         services.AddOptions<IcdiffDashboardOptions>().BindConfiguration(IcdiffDashboardOptions.SectionName);
-        services.TryAddSingleton<ThumbnailService>();
+        services.TryAddSingleton<CorpusPreviewService>();
         return services;
     }
 
@@ -58,7 +57,7 @@ public static class DashboardEndpoints
             return Page(DashboardPages.Run(basePath, run, previous, await store.GetSkipsAsync(runId, page * 100, 100, ct), page, options.Value.RefreshSeconds));
         });
 
-        group.MapGet("/runs/{runId}/review", async (string runId, string? model, string? level, int? page, IRunHistoryStore store, ThumbnailService sources, CancellationToken ct) =>
+        group.MapGet("/runs/{runId}/review", async (string runId, string? model, string? level, int? page, IRunHistoryStore store, CorpusPreviewService sources, CancellationToken ct) =>
         {
             if (await store.GetRunAsync(runId, ct) is not { } run)
             {
@@ -81,13 +80,13 @@ public static class DashboardEndpoints
             return Page(DashboardPages.Review(basePath, run, selectedModel, selectedLevel, index, images, (m, k) => prompts.GetValueOrDefault(m)?.GetValueOrDefault(k)));
         });
 
-        group.MapGet("/thumbs/{runId}/generated/{model}", async (string runId, string model, string key, IRunHistoryStore store, ThumbnailService thumbnails, CancellationToken ct) =>
+        group.MapGet("/thumbs/{runId}/generated/{model}", async (string runId, string model, string key, IRunHistoryStore store, CorpusPreviewService previews, CancellationToken ct) =>
             await store.GetRunAsync(runId, ct) is { } run && run.Models.FirstOrDefault(m => m.Model == model) is { } m
-                ? Thumbnail(await thumbnails.GetAsync(m.Location, key, ct))
+                ? Thumbnail(await previews.GetThumbnailAsync(m.Location, key, ct))
                 : Results.NotFound());
 
-        group.MapGet("/thumbs/{runId}/gallery", async (string runId, string key, IRunHistoryStore store, ThumbnailService thumbnails, CancellationToken ct) =>
-            await store.GetRunAsync(runId, ct) is { } run ? Thumbnail(await thumbnails.GetAsync(run.Gallery, key, ct)) : Results.NotFound());
+        group.MapGet("/thumbs/{runId}/gallery", async (string runId, string key, IRunHistoryStore store, CorpusPreviewService previews, CancellationToken ct) =>
+            await store.GetRunAsync(runId, ct) is { } run ? Thumbnail(await previews.GetThumbnailAsync(run.Gallery, key, ct)) : Results.NotFound());
 
         group.MapGet("/api/runs", async (IRunHistoryStore store, int? limit, CancellationToken ct) => Results.Json(await store.ListRunsAsync(Math.Clamp(limit ?? 100, 1, 5000), ct)));
 
@@ -124,12 +123,4 @@ public static class DashboardEndpoints
     private static IResult Thumbnail(byte[]? jpeg) => jpeg is null ? Results.NotFound() : Results.File(jpeg, "image/jpeg");
 
     private static string SafeFileName(string runId) => new([.. runId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_')]);
-
-    /// <summary>Registers what the dashboard needs from the rest of the system when the host has not.</summary>
-    public static IServiceCollection AddDashboardDefaults(this IServiceCollection services, Func<IServiceProvider, IRunHistoryStore> store, Func<IServiceProvider, CorpusSourceResolver> corpora)
-    {
-        services.TryAddSingleton(store);
-        services.TryAddSingleton(corpora);
-        return services.AddIcdiffDashboard();
-    }
 }

@@ -9,7 +9,7 @@ namespace Icdiff.Dashboard;
 /// Only keys the corpus itself lists are served (a listing per corpus, kept a few minutes), and locations come from
 /// the history, never from the request: a request cannot name a file the run did not audit.
 /// </summary>
-public sealed class ThumbnailService(CorpusSourceResolver corpora)
+public sealed class CorpusPreviewService(CorpusSourceResolver corpora)
 {
     private const int MaxEdge = 192;
     private const int MaxCached = 4000;
@@ -20,7 +20,7 @@ public sealed class ThumbnailService(CorpusSourceResolver corpora)
     private readonly ConcurrentDictionary<(string Location, string Key), byte[]> _thumbnails = new();
 
     /// <summary>The JPEG thumbnail of <paramref name="key"/> in <paramref name="location"/>, or null when it is not listed there or cannot be read or decoded.</summary>
-    public async Task<byte[]?> GetAsync(string location, string key, CancellationToken cancellationToken)
+    public async Task<byte[]?> GetThumbnailAsync(string location, string key, CancellationToken cancellationToken)
     {
         if (_thumbnails.TryGetValue((location, key), out var cached))
         {
