@@ -54,6 +54,7 @@ internal static class DemoCommand
             await AuditSession.WriteReportAsync(report, request, outDirectory, ct);
             AuditSession.PrintSummary(report, Console.Out);
             Console.WriteLine($"Report: {Path.Combine(outDirectory, ReportWriter.HtmlFile)} (+ {ReportWriter.JsonFile}, {ReportWriter.CsvFile})");
+            Console.WriteLine($"History: each demo run adds a point; browse them with `icdiff serve --data-dir {dataDirectory}`.");
             var allInside = report.Models.All(m => m.TrueRate >= m.Summary.Lower && m.TrueRate <= m.Summary.Upper);
             Console.WriteLine(allInside
                 ? "Every true rate lies inside its 95% interval."
