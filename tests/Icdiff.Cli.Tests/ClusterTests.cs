@@ -50,6 +50,7 @@ public sealed class ClusterTests
         var silos = StartSilos(connection, data, siloPorts, gatewayPorts, httpPorts);
         try
         {
+            await WaitUntilActiveAsync(silos, httpPorts);
             // 1. A whole run through the cluster.
             var whole = await CliProcess.RunAsync(TimeSpan.FromMinutes(5), null, null, ["audit", .. request, "--cluster", connection, "--out", Path.Combine(root, "whole")]);
             Assert.True(whole.ExitCode == 0, $"{whole.Stdout}\n{whole.Stderr}\n{SiloLogs(silos)}");
@@ -94,6 +95,9 @@ public sealed class ClusterTests
             _ = await clientOut;
 
             silos = StartSilos(connection, data, siloPorts, gatewayPorts, httpPorts);
+            // Restarted on the same addresses, the silos first have to vote their killed predecessors dead: wait
+            // for both to be active members (their readiness probe) before a client is sent in.
+            await WaitUntilActiveAsync(silos, httpPorts);
             var resumed = await CliProcess.RunAsync(TimeSpan.FromMinutes(5), null, null, ["status", runId, "--cluster", connection, "--follow", "--out", Path.Combine(root, "resumed")]);
 
             Assert.True(resumed.ExitCode == 0, $"{resumed.Stdout}\n{resumed.Stderr}\n{SiloLogs(silos)}");
@@ -281,6 +285,36 @@ public sealed class ClusterTests
         }
 
         return process;
+    }
+
+    /// <summary>Waits (up to three minutes) until every silo's /healthz says it is an active cluster member.</summary>
+    private static async Task WaitUntilActiveAsync(List<Process> silos, int[] httpPorts)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var port in httpPorts)
+        {
+            while (true)
+            {
+                try
+                {
+                    using var health = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"), Token);
+                    if (health.IsSuccessStatusCode)
+                    {
+                        break;
+                    }
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                {
+                    // Not listening yet.
+                }
+
+                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(3), $"silos not active after {clock.Elapsed}:\n{SiloLogs(silos)}");
+                await Task.Delay(250, Token);
+            }
+        }
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"silos active after {clock.Elapsed.TotalSeconds:0.0} s");
     }
 
     private static async Task WaitForPortAsync(int port)
