@@ -19,6 +19,13 @@ public sealed partial class OnnxEmbedder : IEmbedder
     private readonly bool _halfInput;
     private readonly bool _halfOutput;
 
+    // Inference calls in flight, and whether Dispose has begun: the native session must outlive every Run on it. A host
+    // stopping mid-scan (SIGTERM of a worker, a test cluster torn down) disposes the catalog while pipeline threads
+    // may still be inside Run; freeing the session under them crashes the process.
+    private readonly Lock _gate = new();
+    private int _inFlight;
+    private bool _disposing;
+
     public OnnxEmbedder(ModelManifest manifest, byte[] modelBytes, OnnxOptions options, ILogger logger)
     {
         Manifest = manifest;
@@ -79,6 +86,12 @@ public sealed partial class OnnxEmbedder : IEmbedder
             ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, outputs[..outputLength], outputShape)
             : OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, halfOutput.AsMemory(), outputShape);
         using var runOptions = new RunOptions();
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposing, this);
+            _inFlight++;
+        }
+
         try
         {
             _session.Run(runOptions, _inputNames, [input], _outputNames, [output]);
@@ -88,6 +101,13 @@ public sealed partial class OnnxEmbedder : IEmbedder
             throw new InvalidOperationException(
                 $"model '{Manifest.Name}' failed on a batch of {count}; does its output really have shape [{string.Join(", ", outputShape)}] as the manifest says? {ex.Message}",
                 ex);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _inFlight--;
+            }
         }
 
         if (halfOutput is not null)
@@ -106,7 +126,43 @@ public sealed partial class OnnxEmbedder : IEmbedder
         }
     }
 
-    public void Dispose() => _session.Dispose();
+    /// <summary>
+    /// Refuses new batches, waits (up to 30 s) for those in flight, then frees the session. If a batch is still running
+    /// after that, the session is left to the process's end rather than freed under it.
+    /// </summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposing)
+            {
+                return;
+            }
+
+            _disposing = true;
+        }
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            lock (_gate)
+            {
+                if (_inFlight == 0)
+                {
+                    break;
+                }
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                return;
+            }
+
+            Thread.Sleep(10);
+        }
+
+        _session.Dispose();
+    }
 
     private static Float16[] ToHalf(ReadOnlySpan<float> values)
     {

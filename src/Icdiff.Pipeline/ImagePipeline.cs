@@ -224,6 +224,17 @@ public sealed partial class ImagePipeline : IAsyncDisposable
                 IcdiffTelemetry.EmbedBatchDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 IcdiffTelemetry.Images.Add(items.Length, new KeyValuePair<string, object?>("stage", "embedded"));
             }
+            catch (ObjectDisposedException)
+            {
+                // The host is stopping and its model is being released: these images were not processed, not failed.
+                // Their pieces end cancelled, so nothing is recorded for them and a resumed run processes them again.
+                foreach (var state in items.Select(w => w.State).Distinct())
+                {
+                    state.Cancel();
+                }
+
+                return;
+            }
             catch (Exception ex)
             {
                 Log.EmbeddingFailed(_logger, ex, embedder.Manifest.Name, items.Length);

@@ -45,6 +45,43 @@ public sealed class OnnxEmbedderTests
     }
 
     [Fact]
+    public async Task Dispose_WaitsForBatchesInFlight_AndLaterBatchesAreRefused()
+    {
+        var manifest = BuiltinDescriptorModel.CreateManifest("builtin");
+        var embedder = new OnnxEmbedder(manifest, BuiltinDescriptorModel.BuildOnnx(), new OnnxOptions(), NullLogger.Instance);
+        const int N = 256;
+        var input = RandomImages(N, BuiltinDescriptorModel.InputSize, 3);
+        var output = new float[N * BuiltinDescriptorModel.Dim];
+        using var running = new CancellationTokenSource();
+
+        // Batches run back to back on other threads while the embedder is disposed, as pipeline threads do when a host stops.
+        var loops = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        {
+            var local = new float[output.Length];
+            var done = 0;
+            try
+            {
+                while (true)
+                {
+                    embedder.Embed(input, N, local);
+                    done++;
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+                return done;
+            }
+        })).ToArray();
+        await Task.Delay(300, TestContext.Current.CancellationToken);
+        embedder.Dispose();
+        var batches = await Task.WhenAll(loops).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+
+        Assert.All(batches, b => Assert.True(b > 0, "a loop never ran a batch before the dispose"));
+        Assert.Throws<ObjectDisposedException>(() => embedder.Embed(input, N, output));
+        embedder.Dispose(); // a second dispose is a no-op
+    }
+
+    [Fact]
     public void BuiltinModel_IsDeterministic()
     {
         Assert.Equal(BuiltinDescriptorModel.BuildOnnx(), BuiltinDescriptorModel.BuildOnnx());

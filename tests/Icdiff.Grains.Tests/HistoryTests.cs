@@ -50,7 +50,8 @@ public sealed class HistoryTests(HistoryClusterFixture fixture) : IClassFixture<
         Assert.True(recorded.Flagged);
         Assert.Contains("above the limit 1.0%", recorded.Models.Single(m => m.Model == "model-b").Alert, StringComparison.Ordinal);
         Assert.Null(recorded.Models.Single(m => m.Model == "model-a").Alert);
-        var call = fixture.WebhookCalls.Select(c => System.Text.Json.JsonDocument.Parse(c)).Single(d => d.RootElement.GetProperty("runId").GetString() == runId);
+        // The webhook is called after the end is stored: wait for it.
+        var call = await WaitForAsync(() => Task.FromResult(fixture.WebhookCalls.Select(c => System.Text.Json.JsonDocument.Parse(c)).SingleOrDefault(d => d.RootElement.GetProperty("runId").GetString() == runId)), ct);
         Assert.Equal("model-b", Assert.Single(call.RootElement.GetProperty("models").EnumerateArray()).GetProperty("model").GetString());
     }
 
