@@ -52,31 +52,40 @@ public sealed class OnnxEmbedderTests
         const int N = 256;
         var input = RandomImages(N, BuiltinDescriptorModel.InputSize, 3);
         var output = new float[N * BuiltinDescriptorModel.Dim];
-        using var running = new CancellationTokenSource();
+        var completed = new int[2];
 
         // Batches run back to back on other threads while the embedder is disposed, as pipeline threads do when a host stops.
-        var loops = Enumerable.Range(0, 2).Select(_ => Task.Run(() =>
+        var loops = Enumerable.Range(0, completed.Length).Select(loop => Task.Run(() =>
         {
             var local = new float[output.Length];
-            var done = 0;
             try
             {
                 while (true)
                 {
                     embedder.Embed(input, N, local);
-                    done++;
+                    Interlocked.Increment(ref completed[loop]);
                 }
             }
             catch (ObjectDisposedException)
             {
-                return done;
+                return Volatile.Read(ref completed[loop]);
             }
         })).ToArray();
-        await Task.Delay(300, TestContext.Current.CancellationToken);
+
+        // Dispose once both loops are going (each has finished a batch and started the next).
+        using (var patience = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken))
+        {
+            patience.CancelAfter(TimeSpan.FromSeconds(60));
+            while (Volatile.Read(ref completed[0]) == 0 || Volatile.Read(ref completed[1]) == 0)
+            {
+                await Task.Delay(5, patience.Token);
+            }
+        }
+
         embedder.Dispose();
         var batches = await Task.WhenAll(loops).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
 
-        Assert.All(batches, b => Assert.True(b > 0, "a loop never ran a batch before the dispose"));
+        Assert.All(batches, b => Assert.True(b > 0));
         Assert.Throws<ObjectDisposedException>(() => embedder.Embed(input, N, output));
         embedder.Dispose(); // a second dispose is a no-op
     }
