@@ -24,35 +24,9 @@ public sealed class ManifestCorpus(ManifestLocation location, string displayLoca
     {
         // 64-bit hashes of the keys seen: 8 bytes an image rather than the keys themselves.
         var seen = new HashSet<ulong>();
-        IAsyncEnumerable<ManifestRow> rows;
-        try
-        {
-            rows = ManifestReader.ReadAsync(location.Path, cancellationToken);
-        }
-        catch (ManifestFormatException ex)
-        {
-            throw new CorpusException(ex.Message, ex);
-        }
-
-        await using var enumerator = rows.GetAsyncEnumerator(cancellationToken);
         var sawModelColumn = false;
-        while (true)
+        await foreach (var row in ReadRowsAsync(cancellationToken))
         {
-            ManifestRow row;
-            try
-            {
-                if (!await enumerator.MoveNextAsync())
-                {
-                    break;
-                }
-
-                row = enumerator.Current;
-            }
-            catch (ManifestFormatException ex)
-            {
-                throw new CorpusException(ex.Message, ex);
-            }
-
             if (location.Model is { } model)
             {
                 sawModelColumn |= row.Model is not null;
@@ -80,6 +54,18 @@ public sealed class ManifestCorpus(ManifestLocation location, string displayLoca
 
     public async IAsyncEnumerable<KeyValuePair<string, string>> ListPromptsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        await foreach (var row in ReadRowsAsync(cancellationToken))
+        {
+            if (row.Prompt is { Length: > 0 } prompt && (location.Model is null || string.Equals(row.Model, location.Model, StringComparison.Ordinal)))
+            {
+                yield return new KeyValuePair<string, string>(row.Key ?? row.Uri, prompt);
+            }
+        }
+    }
+
+    /// <summary>The manifest's rows; a malformed manifest (at its start or at any row) is a <see cref="CorpusException"/>.</summary>
+    private async IAsyncEnumerable<ManifestRow> ReadRowsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         IAsyncEnumerable<ManifestRow> rows;
         try
         {
@@ -105,11 +91,7 @@ public sealed class ManifestCorpus(ManifestLocation location, string displayLoca
                 throw new CorpusException(ex.Message, ex);
             }
 
-            var row = enumerator.Current;
-            if (row.Prompt is { Length: > 0 } prompt && (location.Model is null || string.Equals(row.Model, location.Model, StringComparison.Ordinal)))
-            {
-                yield return new KeyValuePair<string, string>(row.Key ?? row.Uri, prompt);
-            }
+            yield return enumerator.Current;
         }
     }
 
