@@ -5,6 +5,25 @@ namespace Icdiff.Core;
 /// <summary>RFC 4180 fields of one CSV line: quoted fields may hold commas and doubled quotes (not newlines).</summary>
 public static class CsvLine
 {
+    /// <summary>
+    /// One field to write: quoted when it holds a comma, quote or line break; a value a spreadsheet would run as a
+    /// formula (leading =, +, -, @, tab or carriage return) gets a leading apostrophe. Null is an empty field.
+    /// </summary>
+    public static string Field(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return "";
+        }
+
+        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
+        {
+            value = "'" + value;
+        }
+
+        return value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+    }
+
     /// <summary>Splits <paramref name="line"/>; false when a quoted field is not closed.</summary>
     public static bool TrySplit(string line, out List<string> fields)
     {

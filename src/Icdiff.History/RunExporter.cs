@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Icdiff.Core;
 
 namespace Icdiff.History;
 
@@ -38,12 +39,12 @@ public static class RunExporter
                         : ",,,";
                     foreach (var image in images)
                     {
-                        await writer.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{Csv(run.RunId)},{Csv(run.Schedule)},{Csv(image.Model)},{Csv(image.Key)},scored,{image.Level},{image.Score:R},{Csv(image.GalleryKey)},,,{Tail(image.Model)}"));
+                        await writer.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{CsvLine.Field(run.RunId)},{CsvLine.Field(run.Schedule)},{CsvLine.Field(image.Model)},{CsvLine.Field(image.Key)},scored,{image.Level},{image.Score:R},{CsvLine.Field(image.GalleryKey)},,,{Tail(image.Model)}"));
                     }
 
                     foreach (var skip in skips)
                     {
-                        await writer.WriteLineAsync($"{Csv(run.RunId)},{Csv(run.Schedule)},{Csv(skip.Model)},{Csv(skip.Key)},skipped,,,,{Csv(skip.Reason)},{Csv(skip.Detail)},{Tail(skip.Model)}");
+                        await writer.WriteLineAsync($"{CsvLine.Field(run.RunId)},{CsvLine.Field(run.Schedule)},{CsvLine.Field(skip.Model)},{CsvLine.Field(skip.Key)},skipped,,,,{CsvLine.Field(skip.Reason)},{CsvLine.Field(skip.Detail)},{Tail(skip.Model)}");
                     }
                 }
 
@@ -53,22 +54,6 @@ public static class RunExporter
         }
 
         return true;
-    }
-
-    /// <summary>RFC 4180 quoting, and a leading quote for text a spreadsheet would run as a formula.</summary>
-    public static string Csv(string? value)
-    {
-        if (string.IsNullOrEmpty(value))
-        {
-            return "";
-        }
-
-        if (value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
-        {
-            value = "'" + value;
-        }
-
-        return value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
     }
 
     private static async Task<List<T>> AllAsync<T>(Func<int, int, Task<HistoryPage<T>>> fetch)

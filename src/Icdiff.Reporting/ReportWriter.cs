@@ -1,3 +1,4 @@
+using Icdiff.Core;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -39,7 +40,7 @@ public static class ReportWriter
         {
             foreach (var m in model.Matches)
             {
-                writer.Write(string.Create(CultureInfo.InvariantCulture, $"{Csv(model.Summary.Model)},{Csv(m.Key)},{Csv(m.GalleryKey ?? string.Empty)},{m.Level},{m.Similarity:0.000000},{(m.Level >= report.MinLevel ? 1 : 0)}\n"));
+                writer.Write(string.Create(CultureInfo.InvariantCulture, $"{CsvLine.Field(model.Summary.Model)},{CsvLine.Field(m.Key)},{CsvLine.Field(m.GalleryKey)},{m.Level},{m.Similarity:0.000000},{(m.Level >= report.MinLevel ? 1 : 0)}\n"));
             }
         }
     }
@@ -177,15 +178,4 @@ public static class ReportWriter
             : $"<img alt=\"{HtmlEncoder.Default.Encode(alt)}\" src=\"data:image/jpeg;base64,{Convert.ToBase64String(jpeg)}\">";
 
     public static string Percent(double value) => (value * 100).ToString("0.00", CultureInfo.InvariantCulture) + "%";
-
-    private static string Csv(string value)
-    {
-        // Quote always when needed; a leading =,+,-,@ is prefixed so spreadsheets do not evaluate file names as formulas.
-        if (value.Length > 0 && "=+-@".Contains(value[0], StringComparison.Ordinal))
-        {
-            value = "'" + value;
-        }
-
-        return value.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
-    }
 }
