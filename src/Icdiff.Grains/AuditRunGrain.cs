@@ -168,7 +168,7 @@ internal sealed partial class AuditRunGrain(
         const int ClusterAttempts = 6;
         // Progress goes to the history on a timer, so a dashboard in another process shows a running audit.
         using var progressTimer = this.RegisterGrainTimer(
-            _ => history.ProgressAsync(this.GetPrimaryKeyString(), _state, [.. _models.Values]),
+            _ => history.ProgressAsync(this.GetPrimaryKeyString(), [.. _models.Values]),
             new GrainTimerCreationOptions { DueTime = historyOptions.Value.ProgressInterval, Period = historyOptions.Value.ProgressInterval, Interleave = true, KeepAlive = true });
         for (var attempt = 1; ; attempt++)
         {

@@ -40,14 +40,12 @@ public sealed partial class RunHistoryRecorder(
         await GuardAsync(runId, "start", () => store.RecordStartAsync(run));
     }
 
-    public Task ProgressAsync(string runId, RunState state, IEnumerable<ModelProgress> models) =>
+    public Task ProgressAsync(string runId, IEnumerable<ModelProgress> models) =>
         GuardAsync(runId, "progress", () => store.RecordProgressAsync(runId, HistoryRunStates.Running, [.. models.Select(m => new HistoryProgress(m.Model, m.Listed, m.Done, m.ListingComplete))]));
 
-    /// <summary>Records the end of a run from its aggregates; returns the flagged models' reasons (empty when none).</summary>
-    public async Task<IReadOnlyDictionary<string, string>> FinishAsync(IGrainFactory grains, RunStatus status, AuditRequest request, string manifest)
-    {
-        var flagged = new Dictionary<string, string>(StringComparer.Ordinal);
-        await GuardAsync(status.RunId, "end", async () =>
+    /// <summary>Records the end of a run from its aggregates, flags models by the alert rules and calls the webhook for a flagged run.</summary>
+    public Task FinishAsync(IGrainFactory grains, RunStatus status, AuditRequest request, string manifest) =>
+        GuardAsync(status.RunId, "end", async () =>
         {
             var settings = options.Value;
             var startedAt = status.StartedAt ?? DateTimeOffset.UtcNow;
@@ -82,7 +80,6 @@ public sealed partial class RunHistoryRecorder(
                 if (status.State == RunState.Completed && AlertRules.Evaluate(model, previous, settings.LimitFor(corpus.Model)) is { } reason)
                 {
                     model = model with { Alert = reason };
-                    flagged[corpus.Model] = reason;
                 }
 
                 models.Add(model);
@@ -103,12 +100,12 @@ public sealed partial class RunHistoryRecorder(
                 request.MinLevel,
                 manifest,
                 status.Error,
-                flagged.Count > 0,
+                models.Any(m => m.Alert is not null),
                 models);
             await store.RecordFinishAsync(run, images, skips);
-            if (flagged.Count > 0)
+            if (run.Flagged)
             {
-                Log.RunFlagged(logger, status.RunId, string.Join("; ", flagged.Select(f => $"{f.Key}: {f.Value}")));
+                Log.RunFlagged(logger, status.RunId, string.Join("; ", models.Where(m => m.Alert is not null).Select(m => $"{m.Model}: {m.Alert}")));
                 if (settings.WebhookUrl is { } url)
                 {
                     var payload = new AlertPayload(run.RunId, run.Schedule, run.FinishedAt!.Value, [.. models.Where(m => m.Alert is not null).Select(m => new AlertedModel(m.Model, m.Ratio, m.Lower, m.Upper, m.Scanned, m.Replicas, m.Alert!))]);
@@ -116,8 +113,6 @@ public sealed partial class RunHistoryRecorder(
                 }
             }
         });
-        return flagged;
-    }
 
     private async Task GuardAsync(string runId, string what, Func<Task> write)
     {

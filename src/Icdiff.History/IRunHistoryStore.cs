@@ -6,6 +6,9 @@ namespace Icdiff.History;
 /// </summary>
 public interface IRunHistoryStore
 {
+    /// <summary>Where the store is, safe to print (no password).</summary>
+    string Description { get; }
+
     /// <summary>Brings the schema up to this build's version; safe to call from several processes at once.</summary>
     Task MigrateAsync(CancellationToken cancellationToken = default);
 

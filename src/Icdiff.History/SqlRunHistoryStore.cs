@@ -22,7 +22,6 @@ public abstract class SqlRunHistoryStore : IRunHistoryStore
         _dialect = dialect;
     }
 
-    /// <summary>Where the store is, safe to print (no password).</summary>
     public abstract string Description { get; }
 
     protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);

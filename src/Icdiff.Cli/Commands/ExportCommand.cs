@@ -20,30 +20,24 @@ internal static class ExportCommand
             var options = new HistoryOptions { Postgres = parse.GetValue(postgres) ?? Environment.GetEnvironmentVariable("Icdiff__History__Postgres") };
             var store = options.CreateStore(Path.GetFullPath(parse.GetValue(dataDir) ?? AuditSession.DefaultDataDirectory));
             var id = parse.GetValue(runId)!;
+            var file = parse.GetValue(output);
+            // A file is written under a temporary name and renamed when complete, so a failed export leaves no half file.
+            var temporary = file is null ? null : file + ".tmp";
             try
             {
                 await store.MigrateAsync(ct);
-                if (parse.GetValue(output) is { } file)
+                await using (var stream = temporary is null ? Console.OpenStandardOutput() : File.Create(temporary))
                 {
-                    var temporary = file + ".tmp";
-                    await using (var stream = File.Create(temporary))
+                    if (!await RunExporter.WriteAsync(store, id, parse.GetValue(format)!, stream, ct))
                     {
-                        if (!await RunExporter.WriteAsync(store, id, parse.GetValue(format)!, stream, ct))
-                        {
-                            throw new CliError($"no run '{id}' in the history {((SqlRunHistoryStore)store).Description}.");
-                        }
+                        throw new CliError($"no run '{id}' in the history {store.Description}.");
                     }
-
-                    File.Move(temporary, file, overwrite: true);
-                    Console.Error.WriteLine($"Wrote {file}.");
                 }
-                else
+
+                if (temporary is not null)
                 {
-                    await using var stdout = Console.OpenStandardOutput();
-                    if (!await RunExporter.WriteAsync(store, id, parse.GetValue(format)!, stdout, ct))
-                    {
-                        throw new CliError($"no run '{id}' in the history {((SqlRunHistoryStore)store).Description}.");
-                    }
+                    File.Move(temporary, file!, overwrite: true);
+                    Console.Error.WriteLine($"Wrote {file}.");
                 }
             }
             catch (HistoryStoreException ex)
@@ -52,9 +46,9 @@ internal static class ExportCommand
             }
             finally
             {
-                if (parse.GetValue(output) is { } file && File.Exists(file + ".tmp"))
+                if (temporary is not null && File.Exists(temporary))
                 {
-                    File.Delete(file + ".tmp");
+                    File.Delete(temporary);
                 }
             }
 

@@ -86,7 +86,7 @@ internal static class ServeCommand
         app.UseDashboardAccess();
         app.MapIcdiffDashboard();
         await app.StartAsync(cancellationToken);
-        Console.WriteLine($"Dashboard on {string.Join(", ", listen)} over the history {(store is SqlRunHistoryStore sql ? sql.Description : "store")}{(silo is null ? "" : $"; schedules: {string.Join(", ", scheduling.Schedules.Keys)}")}. Ctrl+C stops it.");
+        Console.WriteLine($"Dashboard on {string.Join(", ", listen)} over the history {store.Description}{(silo is null ? "" : $"; schedules: {string.Join(", ", scheduling.Schedules.Keys)}")}. Ctrl+C stops it.");
         try
         {
             await Task.Delay(Timeout.Infinite, cancellationToken);
