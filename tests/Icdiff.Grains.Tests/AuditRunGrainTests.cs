@@ -7,13 +7,7 @@ public sealed class AuditRunGrainTests(AuditClusterFixture fixture) : IClassFixt
 {
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(5);
 
-    private AuditRequest Request(int shardSize = 16) => new(
-        fixture.Corpus.GalleryPath,
-        [.. fixture.Corpus.Spec.Models.Select(m => new ModelCorpus(m.Name, fixture.Corpus.ModelPaths[m.Name]))],
-        "builtin",
-        ReplicaCriterion.DefaultMinLevel,
-        ReplicaCriterion.DefaultCandidates,
-        shardSize);
+    private AuditRequest Request(int shardSize = 16) => fixture.Corpus.AuditOf(shardSize);
 
     private async Task<RunStatus> RunToEndAsync(string runId, AuditRequest request)
     {
@@ -205,13 +199,7 @@ public sealed class AuditRunGrainTests(AuditClusterFixture fixture) : IClassFixt
             measurements.Add((instrument.Name, value, string.Join(',', tags.ToArray().Select(t => $"{t.Key}={t.Value}")))));
         meters.Start();
 
-        var request = new AuditRequest(
-            fixture.Corpus.GalleryPath,
-            [.. fixture.Corpus.Spec.Models.Select(m => new ModelCorpus(m.Name, fixture.Corpus.ModelPaths[m.Name]))],
-            "builtin",
-            ReplicaCriterion.DefaultMinLevel,
-            ReplicaCriterion.DefaultCandidates,
-            16);
+        var request = Request();
         var run = fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>(runId);
         var status = await run.StartAsync(request);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));

@@ -13,13 +13,7 @@ public sealed class HistoryTests(HistoryClusterFixture fixture) : IClassFixture<
     {
         var ct = TestContext.Current.CancellationToken;
         var runId = $"adhoc-{Guid.NewGuid():N}";
-        var request = new AuditRequest(
-            fixture.Corpus.GalleryPath,
-            [.. fixture.Corpus.Spec.Models.Select(m => new ModelCorpus(m.Name, fixture.Corpus.ModelPaths[m.Name]))],
-            "builtin",
-            ReplicaCriterion.DefaultMinLevel,
-            ReplicaCriterion.DefaultCandidates,
-            16);
+        var request = fixture.Corpus.AuditOf(16);
         var run = fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>(runId);
         await run.StartAsync(request);
 

@@ -33,13 +33,7 @@ public sealed class StoreFaultTests : IAsyncLifetime
     [Fact]
     public async Task DataDirectoryFullMidRun_FailsTheRun_AndResumingAfterwardsGivesTheUninterruptedResult()
     {
-        var request = new AuditRequest(
-            _corpus.GalleryPath,
-            [.. _corpus.Spec.Models.Select(m => new ModelCorpus(m.Name, _corpus.ModelPaths[m.Name]))],
-            "builtin",
-            ReplicaCriterion.DefaultMinLevel,
-            ReplicaCriterion.DefaultCandidates,
-            2);
+        var request = _corpus.AuditOf(2);
         var reference = $"whole-{Guid.NewGuid():N}";
         Assert.Equal(RunState.Completed, (await RunAsync(reference, r => r.StartAsync(request), _ => false)).State);
 

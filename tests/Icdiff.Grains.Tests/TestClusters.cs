@@ -1,6 +1,8 @@
 using Icdiff.Corpora.FileSystem;
 using Icdiff.Embedding.Onnx;
+using Icdiff.Core;
 using Icdiff.Imaging.Skia;
+using Icdiff.Synthesis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.TestingHost;
@@ -27,6 +29,15 @@ internal static class TestClusters
         siloBuilder.Services.AddLogging(l => l.AddFilter("Orleans", orleansLogLevel));
         return siloBuilder.AddAuditGrains();
     }
+
+    /// <summary>An audit of every model corpus of a demo corpus against its gallery, with the built-in model and the default criterion.</summary>
+    public static AuditRequest AuditOf(this DemoCorpus corpus, int shardSize) => new(
+        corpus.GalleryPath,
+        [.. corpus.Spec.Models.Select(m => new ModelCorpus(m.Name, corpus.ModelPaths[m.Name]))],
+        "builtin",
+        ReplicaCriterion.DefaultMinLevel,
+        ReplicaCriterion.DefaultCandidates,
+        shardSize);
 
     public static async Task TearDownAsync(TestCluster cluster, string dataDirectory)
     {
