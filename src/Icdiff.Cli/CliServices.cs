@@ -14,9 +14,10 @@ namespace Icdiff.Cli;
 /// <summary>Service graphs for commands that need the worker pipeline without a silo (calibration, evaluation).</summary>
 internal static class CliServices
 {
-    public static ServiceProvider CreateWorkerServices()
+    /// <param name="overrides">Settings that win over the environment (the benchmark's stage layouts).</param>
+    public static ServiceProvider CreateWorkerServices(IEnumerable<KeyValuePair<string, string?>>? overrides = null)
     {
-        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().AddInMemoryCollection(overrides ?? []).Build();
         var services = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)
             .AddLogging(b => b.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning))

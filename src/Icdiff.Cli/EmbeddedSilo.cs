@@ -26,7 +26,9 @@ internal sealed class EmbeddedSilo : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    public static async Task<EmbeddedSilo> StartAsync(string dataDirectory, CancellationToken cancellationToken, IConfiguration? settings = null)
+    /// <param name="settings">Settings the environment may override (a settings file).</param>
+    /// <param name="overrides">Settings that win over the environment (the benchmark's stage layouts).</param>
+    public static async Task<EmbeddedSilo> StartAsync(string dataDirectory, CancellationToken cancellationToken, IConfiguration? settings = null, IEnumerable<KeyValuePair<string, string?>>? overrides = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         if (settings is not null)
@@ -35,6 +37,7 @@ internal sealed class EmbeddedSilo : IAsyncDisposable
         }
 
         builder.Configuration.AddEnvironmentVariables();
+        builder.Configuration.AddInMemoryCollection(overrides ?? []);
         builder.Configuration.AddInMemoryCollection([new($"{AuditSiloOptions.SectionName}:{nameof(AuditSiloOptions.DataDirectory)}", dataDirectory)]);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);

@@ -9,6 +9,7 @@ using Icdiff.Embedding.Onnx;
 using Icdiff.Grains;
 using Icdiff.Imaging.Skia;
 using Icdiff.Index.Embedded;
+using Icdiff.Pipeline;
 using Icdiff.Synthesis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.ML.OnnxRuntime;
@@ -35,36 +36,63 @@ internal static class BenchCommand
 
     public static Command Create()
     {
-        var work = new Option<string>("--work") { Description = "Folder for the generated benchmark images.", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "icdiff-bench") };
-        var model = new Option<string>("--model") { Description = "Model manifest, or 'builtin'.", DefaultValueFactory = _ => "builtin" };
-        var repeat = new Option<int>("--repeat") { Description = "Repetitions per measurement (the median is reported).", DefaultValueFactory = _ => 3 };
-        var output = new Option<string?>("--out") { Description = "JSON file for the figures (default: bench.json in --work)." };
-        var command = new Command("bench", "Measure decode, embedding, search and the whole audit against baselines run alongside.") { work, model, repeat, output, RecallCommand.Create(), MemoryCommand.Create() };
+        var (work, model, repeat, output) = CommonOptions();
+        var command = new Command("bench", "Measure decode, embedding, search and the whole audit against baselines run alongside.") { work, model, repeat, output, CreateAudit(), RecallCommand.Create(), MemoryCommand.Create() };
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
             var folder = Path.GetFullPath(parse.GetValue(work)!);
             var repeats = Math.Max(1, parse.GetValue(repeat));
-            var figures = new Dictionary<string, object>
-            {
-                ["machine"] = new { cores = Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, runtime = Environment.Version.ToString(), avx2 = Vector256.IsHardwareAccelerated },
-                ["date"] = DateTimeOffset.UtcNow,
-            };
+            var figures = MachineFigures();
             await using var services = CliServices.CreateWorkerServices();
             var embedder = services.GetRequiredService<ModelCatalog>().Get(parse.GetValue(model)!);
             var files = EnsureImages(folder);
 
             figures["decode"] = BenchDecode(files, embedder.Manifest.Preprocess, repeats);
-            var embed = BenchEmbed(embedder, parse.GetValue(model)!, repeats);
-            figures["embed"] = embed;
+            figures["embed"] = BenchEmbed(embedder, parse.GetValue(model)!, repeats);
             figures["search"] = BenchSearch(embedder.Manifest.OutputDim, repeats);
-            figures["audit"] = await BenchAuditAsync(folder, embedder, parse.GetValue(model)!, embed.Ours, repeats, ct);
-
-            var outPath = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(folder, "bench.json"));
-            await File.WriteAllTextAsync(outPath, JsonSerializer.Serialize(figures, Indented), ct);
-            Console.WriteLine($"Figures written to {outPath}");
+            figures["audit"] = await BenchAuditAsync(folder, parse.GetValue(model)!, repeats, ct);
+            await WriteFiguresAsync(figures, parse.GetValue(output) ?? Path.Combine(folder, "bench.json"), ct);
             return 0;
         }));
         return command;
+    }
+
+    /// <summary><c>bench audit</c>: the end-to-end measurement alone, for iterating on the pipeline.</summary>
+    private static Command CreateAudit()
+    {
+        var (work, model, repeat, output) = CommonOptions();
+        repeat.DefaultValueFactory = _ => 5;
+        var command = new Command("audit", "Measure only the whole embedded audit against its slowest stage, in the shared and split stage layouts.") { work, model, repeat, output };
+        command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
+        {
+            var folder = Path.GetFullPath(parse.GetValue(work)!);
+            var figures = MachineFigures();
+            figures["audit"] = await BenchAuditAsync(folder, parse.GetValue(model)!, Math.Max(1, parse.GetValue(repeat)), ct);
+            await WriteFiguresAsync(figures, parse.GetValue(output) ?? Path.Combine(folder, "bench-audit.json"), ct);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static (Option<string> Work, Option<string> Model, Option<int> Repeat, Option<string?> Output) CommonOptions() =>
+    (
+        new Option<string>("--work") { Description = "Folder for the generated benchmark images.", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "icdiff-bench") },
+        new Option<string>("--model") { Description = "Model manifest, or 'builtin'.", DefaultValueFactory = _ => "builtin" },
+        new Option<int>("--repeat") { Description = "Repetitions per measurement (the median is reported).", DefaultValueFactory = _ => 3 },
+        new Option<string?>("--out") { Description = "JSON file for the figures (default: bench.json in --work)." }
+    );
+
+    private static Dictionary<string, object> MachineFigures() => new()
+    {
+        ["machine"] = new { cores = Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, runtime = Environment.Version.ToString(), avx2 = Vector256.IsHardwareAccelerated },
+        ["date"] = DateTimeOffset.UtcNow,
+    };
+
+    private static async Task WriteFiguresAsync(Dictionary<string, object> figures, string path, CancellationToken ct)
+    {
+        var outPath = Path.GetFullPath(path);
+        await File.WriteAllTextAsync(outPath, JsonSerializer.Serialize(figures, Indented), ct);
+        Console.WriteLine($"Figures written to {outPath}");
     }
 
     private static Dictionary<string, string[]> EnsureImages(string folder)
@@ -87,54 +115,75 @@ internal static class BenchCommand
         return result;
     }
 
+    /// <summary>
+    /// Each repetition measures ours and then Pillow (a warm worker process) on the same files, one core and then all
+    /// cores, so every ratio compares two figures taken seconds apart; the ratios reported are the medians of those
+    /// per-repetition ratios (a shared machine's speed drifts by a third between minutes, which sequential medians
+    /// would fold into the ratio).
+    /// </summary>
     private static object BenchDecode(Dictionary<string, string[]> files, PreprocessSpec spec, int repeats)
     {
         var decoder = new SkiaImageDecoder(new DecoderOptions());
         var skiaOnly = new SkiaImageDecoder(new DecoderOptions { JpegDecoder = "skia" });
-        Console.WriteLine($"Decode + pre-process to {spec.Width}x{spec.Height} ({spec.Resize}), images/s, median of {repeats}; JPEGs through {decoder.JpegBackend}:");
+        using var pillow = PillowBaseline.TryStart(Path.Combine(ToolsFolder(), "bench", "pillow_decode.py"), spec);
+        Console.WriteLine($"Decode + pre-process to {spec.Width}x{spec.Height} ({spec.Resize}), images/s, median of {repeats}, ratios are medians of paired runs; JPEGs through {decoder.JpegBackend}:");
         Console.WriteLine($"  {"kind",-10} {"ours 1 core",12} {"Pillow 1",10} {"ratio",6}   {"ours all",10} {"Pillow all",10} {"ratio",6}   {"Skia-only 1 core",16}");
         var rows = new List<object>();
         foreach (var (kind, paths) in files)
         {
             var encoded = paths.Select(File.ReadAllBytes).ToArray();
-            var single = Median(repeats, () =>
+            double SingleCore(SkiaImageDecoder d)
             {
                 var tensor = new float[spec.TensorLength];
                 var clock = Stopwatch.StartNew();
                 foreach (var bytes in encoded)
                 {
-                    decoder.Decode(bytes, spec, tensor);
+                    d.Decode(bytes, spec, tensor);
                 }
 
                 return encoded.Length / clock.Elapsed.TotalSeconds;
-            });
-            var skiaSingle = Median(repeats, () =>
-            {
-                var tensor = new float[spec.TensorLength];
-                var clock = Stopwatch.StartNew();
-                foreach (var bytes in encoded)
-                {
-                    skiaOnly.Decode(bytes, spec, tensor);
-                }
+            }
 
-                return encoded.Length / clock.Elapsed.TotalSeconds;
-            });
-            var all = Median(repeats, () =>
+            double AllCores()
             {
                 var clock = Stopwatch.StartNew();
                 Parallel.ForEach(encoded, () => new float[spec.TensorLength], (bytes, _, tensor) => { decoder.Decode(bytes, spec, tensor); return tensor; }, _ => { });
                 return encoded.Length / clock.Elapsed.TotalSeconds;
-            });
-            var pillow = RunPython(Path.Combine(ToolsFolder(), "bench", "pillow_decode.py"), ["--width", spec.Width.ToString(CultureInfo.InvariantCulture), "--height", spec.Height.ToString(CultureInfo.InvariantCulture), "--repeat", repeats.ToString(CultureInfo.InvariantCulture), .. paths]);
-            double? pillowSingle = pillow?.GetProperty("singleCore").GetDouble();
-            double? pillowAll = pillow?.GetProperty("allCores").GetDouble();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {kind,-10} {single,12:0} {Show(pillowSingle),10} {Ratio(single, pillowSingle),6}   {all,10:0} {Show(pillowAll),10} {Ratio(all, pillowAll),6}   {skiaSingle,16:0}"));
-            rows.Add(new { kind, jpegDecoder = decoder.JpegBackend, oursSingleCore = single, oursAllCores = all, pillowSingleCore = pillowSingle, pillowAllCores = pillowAll, skiaOnlySingleCore = skiaSingle });
+            }
+
+            _ = SingleCore(decoder); // warm-up: JIT, the decoder's native library, its handle pool
+            _ = AllCores();
+            var samples = new List<(double Single, double? PillowSingle, double All, double? PillowAll, double SkiaSingle)>();
+            for (var r = 0; r < repeats; r++)
+            {
+                var single = SingleCore(decoder);
+                var pillowSingle = pillow?.Measure("single", paths);
+                var all = AllCores();
+                var pillowAll = pillow?.Measure("all", paths);
+                samples.Add((single, pillowSingle, all, pillowAll, SingleCore(skiaOnly)));
+            }
+
+            var row = new
+            {
+                kind,
+                jpegDecoder = decoder.JpegBackend,
+                oursSingleCore = MedianOf(samples.Select(s => s.Single)),
+                oursAllCores = MedianOf(samples.Select(s => s.All)),
+                pillowSingleCore = MedianOrNull(samples.Select(s => s.PillowSingle)),
+                pillowAllCores = MedianOrNull(samples.Select(s => s.PillowAll)),
+                ratioSingleCore = MedianOrNull(samples.Select(s => s.Single / s.PillowSingle)),
+                ratioAllCores = MedianOrNull(samples.Select(s => s.All / s.PillowAll)),
+                skiaOnlySingleCore = MedianOf(samples.Select(s => s.SkiaSingle)),
+                samples = samples.Select(s => new { oursSingle = s.Single, pillowSingle = s.PillowSingle, oursAll = s.All, pillowAll = s.PillowAll }),
+            };
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {kind,-10} {row.oursSingleCore,12:0} {Show(row.pillowSingleCore),10} {Show(row.ratioSingleCore, "0.00"),6}   {row.oursAllCores,10:0} {Show(row.pillowAllCores),10} {Show(row.ratioAllCores, "0.00"),6}   {row.skiaOnlySingleCore,16:0}"));
+            rows.Add(row);
         }
 
         return rows;
     }
 
+    /// <summary>Ours and the bare loop alternate, two seconds each, and the ratio is the median of the pairs' ratios.</summary>
     private static EmbedFigures BenchEmbed(IEmbedder embedder, string model, int repeats)
     {
         const int Batch = 32;
@@ -147,19 +196,25 @@ internal static class BenchCommand
         }
 
         var output = new float[Batch * manifest.EmbeddingLength];
-        var ours = Median(repeats, () => Throughput(Batch, () => embedder.Embed(input, Batch, output)));
-
         var bytes = ModelCatalog.IsBuiltin(model) ? BuiltinDescriptorModel.BuildOnnx() : File.ReadAllBytes(manifest.OnnxPath);
         using var session = new InferenceSession(bytes);
         long[] shape = [Batch, 3, manifest.Preprocess.Height, manifest.Preprocess.Width];
-        var bare = Median(repeats, () => Throughput(Batch, () =>
+        var pairs = new List<(double Ours, double Bare)>();
+        for (var r = 0; r < repeats; r++)
         {
-            using var value = OrtValue.CreateTensorValueFromMemory(input, shape);
-            using var results = session.Run(new RunOptions(), [manifest.InputName], [value], [manifest.OutputName]);
-            _ = results[0].GetTensorDataAsSpan<float>()[0];
-        }));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Embedding ({manifest.Name}, batch {Batch}): ours {ours:0} img/s, bare ONNX Runtime loop {bare:0} img/s, ratio {ours / bare:0.00}"));
-        return new EmbedFigures(manifest.Name, Batch, ours, bare, ours / bare);
+            var ours = Throughput(Batch, () => embedder.Embed(input, Batch, output));
+            var bare = Throughput(Batch, () =>
+            {
+                using var value = OrtValue.CreateTensorValueFromMemory(input, shape);
+                using var results = session.Run(new RunOptions(), [manifest.InputName], [value], [manifest.OutputName]);
+                _ = results[0].GetTensorDataAsSpan<float>()[0];
+            });
+            pairs.Add((ours, bare));
+        }
+
+        var figures = new EmbedFigures(manifest.Name, Batch, MedianOf(pairs.Select(p => p.Ours)), MedianOf(pairs.Select(p => p.Bare)), MedianOf(pairs.Select(p => p.Ours / p.Bare)));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Embedding ({manifest.Name}, batch {Batch}): ours {figures.Ours:0} img/s, bare ONNX Runtime loop {figures.BareOnnxRuntime:0} img/s, ratio {figures.Ratio:0.00} (median of {repeats} paired runs)"));
+        return figures;
     }
 
     private static object BenchSearch(int dim, int repeats)
@@ -206,86 +261,134 @@ internal static class BenchCommand
 
     /// <summary>
     /// The whole embedded audit (grains, pipeline, gallery indexing then scanning) on a gallery of 600 and 1,200
-    /// generated images, against the slowest stage measured on exactly those files: decoding on all cores, or
-    /// embedding at the pipeline's batch size. Each repetition measures decoding and then the audit back to back and
-    /// starts from an empty data directory, so a ratio compares two runs under the same machine load (a shared
-    /// machine's speed drifts by a third between minutes). Also reported: the audit against its CPU ceiling where the
-    /// stages share the cores (decode and embed time added up: 1 / (1/decode + 1/embed)), and how busy the cores were.
+    /// generated images, against its slowest stage measured on exactly those files in the same stage layout. Layouts:
+    /// <c>shared</c> (the defaults: decoders and inference threads on every core) and, where there are two cores or
+    /// more, <c>shared-1</c> (inference on one thread beside a decoder per core) and <c>split</c> (decoders on all
+    /// cores but one, inference on one thread: each stage on its own cores, the shape of a GPU silo whose decoders
+    /// have the CPU to themselves). Each repetition measures decoding, embedding and then the audit back to back and
+    /// starts from an empty data directory, so a ratio compares figures taken under the same machine load (a shared
+    /// machine's speed drifts by a third between minutes). Where stages share the cores the audit is also set against
+    /// their ceiling, 1 / (1/decode + 1/embed).
     /// </summary>
-    private static async Task<object> BenchAuditAsync(string folder, IEmbedder embedder, string model, double embedRate, int repeats, CancellationToken ct)
+    private static async Task<object> BenchAuditAsync(string folder, string model, int repeats, CancellationToken ct)
     {
         var gallery = EnsureAuditImages(Path.Combine(folder, "audit-gallery"), 600, 11);
         var generated = EnsureAuditImages(Path.Combine(folder, "audit-generated"), 1200, 23);
         var images = gallery.Length + generated.Length;
-        var spec = embedder.Manifest.Preprocess;
-        var decoder = new SkiaImageDecoder(new DecoderOptions());
-        double DecodeAllCores()
+        var files = gallery.Concat(generated).ToArray();
+        var request = new AuditRequest(Path.Combine(folder, "audit-gallery"), [new ModelCorpus("generated", Path.Combine(folder, "audit-generated"))], model, ReplicaCriterion.DefaultMinLevel, ReplicaCriterion.DefaultCandidates, 64);
+        var cores = Environment.ProcessorCount;
+        List<(string Name, string Description, int DecodeWorkers, int? InferenceThreads)> layouts = [("shared", $"decoders and inference both on all {cores} cores (the defaults)", cores, null)];
+        if (cores > 1)
         {
-            var clock = Stopwatch.StartNew();
-            // Read as the pipeline reads (pooled buffers), so the stage is measured at its best, not handicapped by allocation.
-            Parallel.ForEach(gallery.Concat(generated), () => new float[spec.TensorLength], (file, _, tensor) =>
-            {
-                using var stream = File.OpenRead(file);
-                var length = (int)stream.Length;
-                var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
-                stream.ReadExactly(buffer, 0, length);
-                decoder.Decode(buffer.AsSpan(0, length), spec, tensor);
-                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-                return tensor;
-            }, _ => { });
-            return images / clock.Elapsed.TotalSeconds;
+            layouts.Add(("shared-1", $"{cores} decoders, inference on 1 thread (the setting for a light model on CPU-only silos)", cores, 1));
+            layouts.Add(("split", $"{cores - 1} decoder(s), inference on 1 thread: each stage on its own core(s)", cores - 1, 1));
         }
 
-        var request = new AuditRequest(Path.Combine(folder, "audit-gallery"), [new ModelCorpus("generated", Path.Combine(folder, "audit-generated"))], model, ReplicaCriterion.DefaultMinLevel, ReplicaCriterion.DefaultCandidates, 64);
-        var samples = new List<(double Audit, double Decode, double Busy)>();
-        var startup = TimeSpan.Zero;
-        _ = DecodeAllCores(); // warm-up: page cache, JIT, the decoder's native library
-        for (var r = 0; r < repeats; r++)
+        var decoder = new SkiaImageDecoder(new DecoderOptions());
+        var results = new List<object>();
+        Console.WriteLine($"Embedded audit: {images} images (gallery {gallery.Length}, generated {generated.Length}), median of {repeats}; each repetition measures decode, embed and the audit back to back:");
+        foreach (var (name, description, decodeWorkers, inferenceThreads) in layouts)
         {
-            var decodeRate = DecodeAllCores();
-            var data = Path.Combine(folder, "audit-data");
-            if (Directory.Exists(data))
+            Dictionary<string, string?> overrides = new() { [$"{PipelineOptions.SectionName}:{nameof(PipelineOptions.DecodeWorkers)}"] = decodeWorkers.ToString(CultureInfo.InvariantCulture) };
+            if (inferenceThreads is { } threads)
             {
-                Directory.Delete(data, recursive: true);
+                overrides[$"{OnnxOptions.SectionName}:{nameof(OnnxOptions.IntraOpThreads)}"] = threads.ToString(CultureInfo.InvariantCulture);
             }
 
-            var clock = Stopwatch.StartNew();
-            await using var silo = await EmbeddedSilo.StartAsync(data, ct);
-            startup = clock.Elapsed;
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-            clock.Restart();
-            await AuditRunner.RunAsync(silo.Grains, $"bench-{Guid.NewGuid():N}", request, new ProgressDisplay(TextWriter.Null, false), ct);
-            var wall = clock.Elapsed;
-            var busy = (Process.GetCurrentProcess().TotalProcessorTime - cpu) / (wall * Environment.ProcessorCount);
-            samples.Add((images / wall.TotalSeconds, decodeRate, busy));
+            await using var services = CliServices.CreateWorkerServices(overrides);
+            var embedder = services.GetRequiredService<ModelCatalog>().Get(model);
+            var batch = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PipelineOptions>>().Value.EmbedBatchSize;
+            var spec = embedder.Manifest.Preprocess;
+            var input = new float[batch * spec.TensorLength];
+            new Random(1).NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(input.AsSpan()));
+            for (var i = 0; i < input.Length; i++)
+            {
+                input[i] = float.IsFinite(input[i]) ? Math.Clamp(input[i], -2, 2) : 0;
+            }
+
+            var output = new float[batch * embedder.Manifest.EmbeddingLength];
+            double Decode()
+            {
+                var clock = Stopwatch.StartNew();
+                // Read as the pipeline reads (pooled buffers), so the stage is measured at its best, not handicapped by allocation.
+                Parallel.ForEach(files, new ParallelOptions { MaxDegreeOfParallelism = decodeWorkers }, () => new float[spec.TensorLength], (file, _, tensor) =>
+                {
+                    using var stream = File.OpenRead(file);
+                    var length = (int)stream.Length;
+                    var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+                    stream.ReadExactly(buffer, 0, length);
+                    decoder.Decode(buffer.AsSpan(0, length), spec, tensor);
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                    return tensor;
+                }, _ => { });
+                return images / clock.Elapsed.TotalSeconds;
+            }
+
+            double Embed() => Throughput(batch, () => embedder.Embed(input, batch, output), TimeSpan.FromSeconds(1));
+
+            _ = Decode(); // warm-up: page cache, JIT, the decoder's native library
+            var samples = new List<(double Audit, double Decode, double Embed, double Busy, double GcPauseMs, double AllocatedMb)>();
+            var startup = TimeSpan.Zero;
+            for (var r = 0; r < repeats; r++)
+            {
+                var decodeRate = Decode();
+                var embedRate = Embed();
+                var data = Path.Combine(folder, "audit-data");
+                if (Directory.Exists(data))
+                {
+                    Directory.Delete(data, recursive: true);
+                }
+
+                var clock = Stopwatch.StartNew();
+                await using var silo = await EmbeddedSilo.StartAsync(data, ct, overrides: overrides);
+                startup = clock.Elapsed;
+                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                var paused = GC.GetTotalPauseDuration();
+                var allocated = GC.GetTotalAllocatedBytes();
+                clock.Restart();
+                await AuditRunner.RunAsync(silo.Grains, $"bench-{Guid.NewGuid():N}", request, new ProgressDisplay(TextWriter.Null, false), ct);
+                var wall = clock.Elapsed;
+                var busy = (Process.GetCurrentProcess().TotalProcessorTime - cpu) / (wall * cores);
+                samples.Add((images / wall.TotalSeconds, decodeRate, embedRate, busy, (GC.GetTotalPauseDuration() - paused).TotalMilliseconds, (GC.GetTotalAllocatedBytes() - allocated) / 1e6));
+            }
+
+            var rate = MedianOf(samples.Select(s => s.Audit));
+            var decode = MedianOf(samples.Select(s => s.Decode));
+            var embed = MedianOf(samples.Select(s => s.Embed));
+            var toSlowest = MedianOf(samples.Select(s => s.Audit / Math.Min(s.Decode, s.Embed)));
+            var toSharedCeiling = MedianOf(samples.Select(s => s.Audit / (1 / ((1 / s.Decode) + (1 / s.Embed)))));
+            var busyCores = MedianOf(samples.Select(s => s.Busy));
+            var gcPause = MedianOf(samples.Select(s => s.GcPauseMs));
+            var allocatedMb = MedianOf(samples.Select(s => s.AllocatedMb));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name}: {description}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    audit {rate:0} img/s (silo start {startup.TotalSeconds:0.0} s not counted), cores {busyCores * 100:0}% busy, GC pauses {gcPause:0} ms, {allocatedMb:0} MB allocated; decode ({decodeWorkers} worker(s)) {decode:0} img/s, embed {embed:0} img/s -> audit / slowest stage = {toSlowest:0.00}"));
+            if (name != "split")
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    stages sharing the cores can reach at most 1/(1/decode + 1/embed) -> audit / that ceiling = {toSharedCeiling:0.00}"));
+            }
+
+            results.Add(new
+            {
+                layout = name,
+                description,
+                decodeWorkers,
+                inferenceThreads,
+                images,
+                imagesPerSecond = rate,
+                decodePerSecond = decode,
+                embedPerSecond = embed,
+                ratioToSlowestStage = toSlowest,
+                ratioToSharedCoreCeiling = name != "split" ? toSharedCeiling : (double?)null,
+                coresBusy = busyCores,
+                gcPauseMilliseconds = gcPause,
+                allocatedMegabytes = allocatedMb,
+                siloStartSeconds = startup.TotalSeconds,
+                samples = samples.Select(s => new { audit = s.Audit, decode = s.Decode, embed = s.Embed, busy = s.Busy, gcPauseMs = s.GcPauseMs, allocatedMb = s.AllocatedMb }),
+            });
         }
 
-        static double MedianOf(IEnumerable<double> values)
-        {
-            var sorted = values.Order().ToList();
-            return sorted[sorted.Count / 2];
-        }
-
-        var rate = MedianOf(samples.Select(s => s.Audit));
-        var decode = MedianOf(samples.Select(s => s.Decode));
-        var toSlowest = MedianOf(samples.Select(s => s.Audit / Math.Min(s.Decode, embedRate)));
-        var toCeiling = MedianOf(samples.Select(s => s.Audit / (1 / ((1 / s.Decode) + (1 / embedRate)))));
-        var busyCores = MedianOf(samples.Select(s => s.Busy));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Embedded audit: {images} images (gallery {gallery.Length}, generated {generated.Length}) at {rate:0} img/s, median of {repeats} (silo start {startup.TotalSeconds:0.0} s not counted); cores {busyCores:P0} busy"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  slowest stage on the same files, measured just before each audit: decode all cores {decode:0} img/s, embed {embedRate:0} img/s -> audit / slowest = {toSlowest:0.00}"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  decode and embed sharing these {Environment.ProcessorCount} cores can reach at most 1/(1/decode + 1/embed) -> audit / that ceiling = {toCeiling:0.00}"));
-        return new
-        {
-            images,
-            imagesPerSecond = rate,
-            decodeAllCoresPerSecond = decode,
-            embedPerSecond = embedRate,
-            ratioToSlowestStage = toSlowest,
-            ratioToSharedCoreCeiling = toCeiling,
-            coresBusy = busyCores,
-            siloStartSeconds = startup.TotalSeconds,
-            samples = samples.Select(s => new { audit = s.Audit, decode = s.Decode, busy = s.Busy }),
-        };
+        return results;
     }
 
     /// <summary>Generated scenes in the sizes and formats a gallery scrape mixes: PNG and JPEG from 512 px to 1.5 MP.</summary>
@@ -339,18 +442,30 @@ internal static class BenchCommand
         return 8.0 * 8 * 2 * Iterations * cores / clock.Elapsed.TotalSeconds / 1e9;
     }
 
-    private static double Throughput(int batch, Action run)
+    private static double Throughput(int batch, Action run, TimeSpan? duration = null)
     {
         run();
         var clock = Stopwatch.StartNew();
         var done = 0;
-        while (clock.Elapsed < TimeSpan.FromSeconds(2))
+        while (clock.Elapsed < (duration ?? TimeSpan.FromSeconds(2)))
         {
             run();
             done += batch;
         }
 
         return done / clock.Elapsed.TotalSeconds;
+    }
+
+    private static double MedianOf(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
+    }
+
+    private static double? MedianOrNull(IEnumerable<double?> values)
+    {
+        var present = values.OfType<double>().ToList();
+        return present.Count == 0 ? null : MedianOf(present);
     }
 
     private static double Median(int repeats, Func<double> measure)
