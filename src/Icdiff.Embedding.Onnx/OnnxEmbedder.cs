@@ -175,7 +175,11 @@ public sealed partial class OnnxEmbedder : IEmbedder
         return half;
     }
 
-    private static SessionOptions CreateSessionOptions(OnnxOptions options, ILogger logger, string modelName)
+    /// <summary>
+    /// The session settings of every embedder (threads, spinning, execution provider). Public so that a benchmark's
+    /// bare ONNX Runtime loop runs under the same settings and measures only the embedder's own overhead.
+    /// </summary>
+    public static SessionOptions CreateSessionOptions(OnnxOptions options, ILogger logger, string modelName)
     {
         var sessionOptions = new SessionOptions
         {
