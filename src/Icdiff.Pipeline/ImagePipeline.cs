@@ -1,6 +1,5 @@
-using System.Buffers;
-using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Buffers;
 using System.Threading.Channels;
 using Icdiff.Core;
 using Microsoft.Extensions.Logging;
@@ -27,12 +26,6 @@ public sealed partial class ImagePipeline : IAsyncDisposable
     private readonly Task _workers;
     private readonly IDisposable _queueTracking;
 
-    /// <summary>What each decode worker is decoding now, for the watchdog that enforces the per-image time limit.</summary>
-    private readonly ConcurrentDictionary<DecodeSlot, byte> _decodeSlots = new();
-    private readonly TaskCompletionSource _decodersDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Timer _watchdog;
-    private int _liveDecoders;
-
     /// <summary>
     /// Decoded tensors wait between decoding and inference; this pool keeps one buffer for every slot of that wait.
     /// The shared pool keeps only a few per core and would allocate the rest on the large-object heap, whose churn
@@ -54,18 +47,11 @@ public sealed partial class ImagePipeline : IAsyncDisposable
         _pixelPool = ArrayPool<float>.Create(1 << 24, embedCapacity + options.EmbedBatchSize + (2 * options.EffectiveDecodeWorkers) + 8);
         _searchQueue = Channel.CreateBounded<WorkItem>(bounded);
 
-        _liveDecoders = options.EffectiveDecodeWorkers;
-        for (var i = 0; i < options.EffectiveDecodeWorkers; i++)
-        {
-            StartDecodeWorker();
-        }
-
-        var watchPeriod = TimeSpan.FromMilliseconds(Math.Clamp(options.DecodeTimeout.TotalMilliseconds / 4, 10, 1000));
-        _watchdog = new Timer(_ => AbandonOverdueDecodes(), null, watchPeriod, watchPeriod);
+        var decoders = Enumerable.Range(0, options.EffectiveDecodeWorkers).Select(_ => Task.Run(DecodeLoopAsync)).ToArray();
         var embed = Task.Run(EmbedLoopAsync);
         var search = Task.Run(SearchLoopAsync);
         _workers = Task.WhenAll(
-            _decodersDone.Task.ContinueWith(_ => _embedQueue.Writer.TryComplete(), TaskScheduler.Default),
+            Task.WhenAll(decoders).ContinueWith(_ => _embedQueue.Writer.TryComplete(), TaskScheduler.Default),
             embed.ContinueWith(_ => _searchQueue.Writer.TryComplete(), TaskScheduler.Default),
             search);
         _queueTracking = IcdiffTelemetry.TrackQueues(() => QueueDepths);
@@ -100,7 +86,6 @@ public sealed partial class ImagePipeline : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _watchdog.DisposeAsync();
         _queueTracking.Dispose();
         _decodeQueue.Writer.TryComplete();
         try
@@ -115,129 +100,76 @@ public sealed partial class ImagePipeline : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private void StartDecodeWorker() => _ = Task.Run(DecodeLoopAsync);
-
-    /// <summary>
-    /// Reads and decodes on this worker's own thread, one image after another: a hand-off to another thread per
-    /// image (to time it out) cost 4-8% of decoding throughput on two cores (wake-ups, and the file's bytes read on
-    /// one core then decoded on another). The time limit is kept by <see cref="AbandonOverdueDecodes"/> instead.
-    /// </summary>
     private async Task DecodeLoopAsync()
     {
-        var slot = new DecodeSlot();
-        _decodeSlots.TryAdd(slot, 0);
-        try
+        await foreach (var work in _decodeQueue.Reader.ReadAllAsync(_stopping.Token))
         {
-            await foreach (var work in _decodeQueue.Reader.ReadAllAsync(_stopping.Token))
+            var state = work.State;
+            if (state.IsCancelled)
             {
-                if (!await DecodeOneAsync(work, slot))
-                {
-                    // The watchdog gave up on this worker's image and started a replacement: this worker ends here.
-                    return;
-                }
+                continue;
             }
-        }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-        {
-            // Disposal gave up waiting.
-        }
-        finally
-        {
-            _decodeSlots.TryRemove(slot, out _);
-        }
 
-        if (Interlocked.Decrement(ref _liveDecoders) == 0)
-        {
-            _decodersDone.TrySetResult();
-        }
-    }
-
-    /// <summary>Returns false when the image went past the time limit and this worker was replaced.</summary>
-    private async ValueTask<bool> DecodeOneAsync(WorkItem work, DecodeSlot slot)
-    {
-        var state = work.State;
-        if (state.IsCancelled)
-        {
-            return true;
-        }
-
-        var item = work.Item;
-        var started = Stopwatch.GetTimestamp();
-        ItemContent content;
-        try
-        {
-            content = await state.Batch.Source.ReadContentAsync(item, _options.MaxEncodedBytes, state.Token);
-        }
-        catch (ItemReadException ex)
-        {
-            state.Complete(work.Index, new ItemOutcome(item, ex.Reason, ex.Message, null, null));
-            return true;
-        }
-        catch (OperationCanceledException) when (state.IsCancelled)
-        {
-            return true;
-        }
-        catch (Exception ex)
-        {
-            state.Complete(work.Index, new ItemOutcome(item, SkipReason.ReadFailed, ex.Message, null, null));
-            return true;
-        }
-
-        var spec = state.Batch.Embedder.Manifest.Preprocess;
-        var pixels = _pixelPool.Rent(spec.TensorLength);
-        if (state.Batch.ContentIds)
-        {
-            work.ContentId = GalleryIds.FromContent(content.Span);
-        }
-
-        slot.Begin(work);
-        var decoded = DecodeOrFail(content, spec, pixels);
-        content.Dispose();
-        if (!slot.End())
-        {
-            // Past the limit: the item was already recorded as timed out; only the buffers are this worker's to return.
-            _pixelPool.Return(pixels);
-            return false;
-        }
-
-        if (!decoded.Succeeded)
-        {
-            _pixelPool.Return(pixels);
-            state.Complete(work.Index, new ItemOutcome(item, decoded.Skip, decoded.Detail, null, null));
-            return true;
-        }
-
-        IcdiffTelemetry.Images.Add(1, new KeyValuePair<string, object?>("stage", "decoded"));
-        IcdiffTelemetry.DecodeDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        work.Pixels = pixels;
-        work.PixelPool = _pixelPool;
-        await _embedQueue.Writer.WriteAsync(work, _stopping.Token);
-        return true;
-    }
-
-    /// <summary>
-    /// A native decode cannot be interrupted: an image past <see cref="PipelineOptions.DecodeTimeout"/> is recorded
-    /// as <c>TimedOut</c> at once and a fresh worker takes the stuck one's place, so a pathological file costs its
-    /// time limit, not a worker; the stuck worker returns its buffers and ends whenever its decode returns.
-    /// </summary>
-    private void AbandonOverdueDecodes()
-    {
-        foreach (var slot in _decodeSlots.Keys)
-        {
-            if (slot.TryAbandon(_options.DecodeTimeout) is { } work)
+            var item = work.Item;
+            var started = Stopwatch.GetTimestamp();
+            ItemContent content;
+            try
             {
-                _decodeSlots.TryRemove(slot, out _);
-                Log.DecodeTimedOut(_logger, work.Item.Key, _options.DecodeTimeout.TotalSeconds);
-                work.State.Complete(work.Index, new ItemOutcome(work.Item, SkipReason.TimedOut, $"decoding took longer than {_options.DecodeTimeout.TotalSeconds:0.#} s", null, null));
-                if (!_decodeQueue.Reader.Completion.IsCompleted)
-                {
-                    StartDecodeWorker();
-                }
-                else if (Interlocked.Decrement(ref _liveDecoders) == 0)
-                {
-                    _decodersDone.TrySetResult();
-                }
+                content = await state.Batch.Source.ReadContentAsync(item, _options.MaxEncodedBytes, state.Token);
             }
+            catch (ItemReadException ex)
+            {
+                state.Complete(work.Index, new ItemOutcome(item, ex.Reason, ex.Message, null, null));
+                continue;
+            }
+            catch (OperationCanceledException) when (state.IsCancelled)
+            {
+                continue;
+            }
+            catch (Exception ex)
+            {
+                state.Complete(work.Index, new ItemOutcome(item, SkipReason.ReadFailed, ex.Message, null, null));
+                continue;
+            }
+
+            var spec = state.Batch.Embedder.Manifest.Preprocess;
+            var pixels = _pixelPool.Rent(spec.TensorLength);
+            if (state.Batch.ContentIds)
+            {
+                work.ContentId = GalleryIds.FromContent(content.Span);
+            }
+
+            // The decode runs beside this loop so that a pathological image (a decoder stuck in a huge or crafted
+            // file) costs its time limit, not the worker: past the limit the item is skipped and this loop goes on,
+            // while the abandoned decode keeps its buffers until it returns.
+            var decoding = Task.Run(() => DecodeOrFail(content, spec, pixels));
+            DecodeResult decoded;
+            try
+            {
+                decoded = await decoding.WaitAsync(_options.DecodeTimeout, _stopping.Token);
+                content.Dispose();
+            }
+            catch (TimeoutException)
+            {
+                var pool = _pixelPool;
+                _ = decoding.ContinueWith(_ => { content.Dispose(); pool.Return(pixels); }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                Log.DecodeTimedOut(_logger, item.Key, _options.DecodeTimeout.TotalSeconds);
+                state.Complete(work.Index, new ItemOutcome(item, SkipReason.TimedOut, $"decoding took longer than {_options.DecodeTimeout.TotalSeconds:0.#} s", null, null));
+                continue;
+            }
+
+            if (!decoded.Succeeded)
+            {
+                _pixelPool.Return(pixels);
+                state.Complete(work.Index, new ItemOutcome(item, decoded.Skip, decoded.Detail, null, null));
+                continue;
+            }
+
+            IcdiffTelemetry.Images.Add(1, new KeyValuePair<string, object?>("stage", "decoded"));
+            IcdiffTelemetry.DecodeDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            work.Pixels = pixels;
+            work.PixelPool = _pixelPool;
+            await _embedQueue.Writer.WriteAsync(work, _stopping.Token);
         }
     }
 
@@ -437,52 +369,6 @@ public sealed partial class ImagePipeline : IAsyncDisposable
         }
 
         return true;
-    }
-
-    /// <summary>
-    /// One decode worker's image in progress. The worker (on finishing) and the watchdog (past the limit) both settle
-    /// it under the slot's lock; whichever comes first owns the outcome, so an item is never completed twice.
-    /// </summary>
-    private sealed class DecodeSlot
-    {
-        private readonly Lock _gate = new();
-        private WorkItem? _work;
-        private long _startedAt;
-        private bool _abandoned;
-
-        public void Begin(WorkItem work)
-        {
-            lock (_gate)
-            {
-                _work = work;
-                _startedAt = Stopwatch.GetTimestamp();
-            }
-        }
-
-        /// <summary>False when the watchdog abandoned this decode.</summary>
-        public bool End()
-        {
-            lock (_gate)
-            {
-                _work = null;
-                return !_abandoned;
-            }
-        }
-
-        /// <summary>The item, when it has been decoding for longer than <paramref name="limit"/>; the slot is then abandoned.</summary>
-        public WorkItem? TryAbandon(TimeSpan limit)
-        {
-            lock (_gate)
-            {
-                if (_work is null || _abandoned || Stopwatch.GetElapsedTime(_startedAt) <= limit)
-                {
-                    return null;
-                }
-
-                _abandoned = true;
-                return _work;
-            }
-        }
     }
 
     private sealed class WorkItem(BatchState state, int index)
