@@ -11,14 +11,7 @@ public sealed class BenchAuditTests
     [Fact]
     public async Task BenchAudit_MeasuresEveryLayout_AgainstItsOwnStages()
     {
-        var work = Directory.CreateTempSubdirectory("icdiff-bench-audit-").FullName;
-        var json = Path.Combine(work, "audit.json");
-
-        var (code, stdout, stderr) = await CliProcess.RunAsync(TimeSpan.FromMinutes(15), "bench", "audit", "--repeat", "1", "--work", work, "--out", json);
-
-        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
-        TestContext.Current.TestOutputHelper?.WriteLine(stdout);
-        using var figures = JsonDocument.Parse(await File.ReadAllTextAsync(json, TestContext.Current.CancellationToken));
+        using var figures = await CliProcess.RunBenchAsync(TimeSpan.FromMinutes(15), "audit", "--repeat", "1");
         var layouts = figures.RootElement.GetProperty("audit").EnumerateArray().ToArray();
         var expected = Environment.ProcessorCount > 1 ? new[] { "shared", "shared-1", "split" } : ["shared"];
         Assert.Equal(expected, layouts.Select(l => l.GetProperty("layout").GetString()));

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 
 namespace Icdiff.Cli.Tests;
 
@@ -7,6 +8,20 @@ internal static class CliProcess
 {
     public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(TimeSpan timeout, params string[] args) =>
         RunAsync(timeout, null, null, args);
+
+    /// <summary>
+    /// Runs <c>bench &lt;subcommand&gt;</c> in a fresh work folder, requires it to succeed, prints its output to the
+    /// test log and returns the figures it wrote (the caller disposes them).
+    /// </summary>
+    public static async Task<JsonDocument> RunBenchAsync(TimeSpan timeout, string subcommand, params string[] args)
+    {
+        var work = Directory.CreateTempSubdirectory($"icdiff-bench-{subcommand}-").FullName;
+        var json = Path.Combine(work, "figures.json");
+        var (code, stdout, stderr) = await RunAsync(timeout, ["bench", subcommand, .. args, "--work", work, "--out", json]);
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        TestContext.Current.TestOutputHelper?.WriteLine(stdout);
+        return JsonDocument.Parse(await File.ReadAllTextAsync(json, TestContext.Current.CancellationToken));
+    }
 
     /// <summary>Runs with extra environment variables, calling <paramref name="onStdoutLine"/> for each line as it is printed.</summary>
     public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(TimeSpan timeout, IReadOnlyDictionary<string, string>? environment, Action<string>? onStdoutLine, params string[] args) =>

@@ -7,14 +7,7 @@ public sealed class RecallTests
     [Fact]
     public async Task TwoStageRetrieval_FindsTheExhaustiveBestMatchOfReplicas_AtTheDefaultK_On5000GalleryImages()
     {
-        var work = Directory.CreateTempSubdirectory("icdiff-recall-").FullName;
-        var json = Path.Combine(work, "recall.json");
-
-        var (code, stdout, stderr) = await CliProcess.RunAsync(TimeSpan.FromMinutes(20), "bench", "recall", "--work", work, "--out", json);
-
-        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
-        TestContext.Current.TestOutputHelper?.WriteLine(stdout);
-        using var figures = JsonDocument.Parse(await File.ReadAllTextAsync(json, TestContext.Current.CancellationToken));
+        using var figures = await CliProcess.RunBenchAsync(TimeSpan.FromMinutes(20), "recall");
         var root = figures.RootElement;
         Assert.True(root.GetProperty("gallery").GetInt32() >= 5000);
         Assert.True(root.GetProperty("replicaQueries").GetInt32() >= 100, "too few replicas to measure recall on");

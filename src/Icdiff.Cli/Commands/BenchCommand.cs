@@ -36,7 +36,7 @@ internal static class BenchCommand
 
     public static Command Create()
     {
-        var (work, model, repeat, output) = CommonOptions();
+        var (work, model, repeat, output) = CommonOptions("bench.json");
         var command = new Command("bench", "Measure decode, embedding, search and the whole audit against baselines run alongside.") { work, model, repeat, output, CreateAudit(), RecallCommand.Create(), MemoryCommand.Create() };
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
@@ -60,9 +60,9 @@ internal static class BenchCommand
     /// <summary><c>bench audit</c>: the end-to-end measurement alone, for iterating on the pipeline.</summary>
     private static Command CreateAudit()
     {
-        var (work, model, repeat, output) = CommonOptions();
+        var (work, model, repeat, output) = CommonOptions("bench-audit.json");
         repeat.DefaultValueFactory = _ => 5;
-        var command = new Command("audit", "Measure only the whole embedded audit against its slowest stage, in the shared and split stage layouts.") { work, model, repeat, output };
+        var command = new Command("audit", "Measure only the whole embedded audit against its slowest stage, in each stage layout (shared, shared-1, split).") { work, model, repeat, output };
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
             var folder = Path.GetFullPath(parse.GetValue(work)!);
@@ -74,12 +74,12 @@ internal static class BenchCommand
         return command;
     }
 
-    private static (Option<string> Work, Option<string> Model, Option<int> Repeat, Option<string?> Output) CommonOptions() =>
+    private static (Option<string> Work, Option<string> Model, Option<int> Repeat, Option<string?> Output) CommonOptions(string defaultOutput) =>
     (
         new Option<string>("--work") { Description = "Folder for the generated benchmark images.", DefaultValueFactory = _ => Path.Combine(Path.GetTempPath(), "icdiff-bench") },
         new Option<string>("--model") { Description = "Model manifest, or 'builtin'.", DefaultValueFactory = _ => "builtin" },
         new Option<int>("--repeat") { Description = "Repetitions per measurement (the median is reported).", DefaultValueFactory = _ => 3 },
-        new Option<string?>("--out") { Description = "JSON file for the figures (default: bench.json in --work)." }
+        new Option<string?>("--out") { Description = $"JSON file for the figures (default: {defaultOutput} in --work)." }
     );
 
     private static Dictionary<string, object> MachineFigures() => new()
@@ -192,12 +192,7 @@ internal static class BenchCommand
     {
         const int Batch = 32;
         var manifest = embedder.Manifest;
-        var random = new Random(1);
-        var input = new float[Batch * manifest.Preprocess.TensorLength];
-        for (var i = 0; i < input.Length; i++)
-        {
-            input[i] = (float)((random.NextDouble() * 4) - 2);
-        }
+        var input = RandomInput(Batch * manifest.Preprocess.TensorLength);
 
         var output = new float[Batch * manifest.EmbeddingLength];
         var bytes = ModelCatalog.IsBuiltin(model) ? BuiltinDescriptorModel.BuildOnnx() : File.ReadAllBytes(manifest.OnnxPath);
@@ -250,12 +245,12 @@ internal static class BenchCommand
         var results = new IndexCandidate[Queries * K];
         var found = new int[Queries];
         var flops = 2.0 * Queries * Gallery * dim;
-        var seconds = Median(repeats, () =>
+        var seconds = MedianOf(Enumerable.Range(0, repeats).Select(_ =>
         {
             var clock = Stopwatch.StartNew();
             index.Search(queries, Queries, K, results, found);
             return clock.Elapsed.TotalSeconds;
-        });
+        }));
         var ours = flops / seconds / 1e9;
         var numpy = RunPython("-c", [$"import numpy as np, time, json, statistics\ng=np.random.rand({Gallery},{dim}).astype(np.float32)-0.5\nq=np.random.rand({Queries},{dim}).astype(np.float32)-0.5\nts=[]\nfor _ in range({repeats}):\n    s=time.perf_counter(); sc=q@g.T; np.argpartition(-sc,{K},axis=1)[:,:{K}]; ts.append(time.perf_counter()-s)\nprint(json.dumps({{'seconds': statistics.median(ts)}}))"]);
         double? numpyGflops = numpy is { } n ? flops / n.GetProperty("seconds").GetDouble() / 1e9 : null;
@@ -306,12 +301,7 @@ internal static class BenchCommand
             var embedder = services.GetRequiredService<ModelCatalog>().Get(model);
             var batch = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PipelineOptions>>().Value.EmbedBatchSize;
             var spec = embedder.Manifest.Preprocess;
-            var input = new float[batch * spec.TensorLength];
-            new Random(1).NextBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(input.AsSpan()));
-            for (var i = 0; i < input.Length; i++)
-            {
-                input[i] = float.IsFinite(input[i]) ? Math.Clamp(input[i], -2, 2) : 0;
-            }
+            var input = RandomInput(batch * spec.TensorLength);
 
             var output = new float[batch * embedder.Manifest.EmbeddingLength];
             double Decode()
@@ -365,13 +355,14 @@ internal static class BenchCommand
             var toSlowest = MedianOf(samples.Select(s => s.Audit / Math.Min(s.Decode, s.Embed)));
             // Core-seconds per image: cores/decode for decoding on every core, threads/embed for inference on that many threads.
             var embedThreads = (double)(inferenceThreads ?? cores);
+            var sharesCores = decodeWorkers == cores;
             var toSharedCeiling = MedianOf(samples.Select(s => s.Audit / (1 / ((1 / s.Decode) + (embedThreads / (cores * s.Embed))))));
             var busyCores = MedianOf(samples.Select(s => s.Busy));
             var gcPause = MedianOf(samples.Select(s => s.GcPauseMs));
             var allocatedMb = MedianOf(samples.Select(s => s.AllocatedMb));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name}: {description}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    audit {rate:0} img/s (silo start {startup.TotalSeconds:0.0} s not counted), cores {busyCores * 100:0}% busy, GC pauses {gcPause:0} ms, {allocatedMb:0} MB allocated; decode ({decodeWorkers} worker(s)) {decode:0} img/s, embed {embed:0} img/s -> audit / slowest stage = {toSlowest:0.00}"));
-            if (name != "split")
+            if (sharesCores)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    stages sharing the cores can reach at most 1/(1/decode + threads/(cores x embed)) -> audit / that ceiling = {toSharedCeiling:0.00}"));
             }
@@ -387,7 +378,7 @@ internal static class BenchCommand
                 decodePerSecond = decode,
                 embedPerSecond = embed,
                 ratioToSlowestStage = toSlowest,
-                ratioToSharedCoreCeiling = name != "split" ? toSharedCeiling : (double?)null,
+                ratioToSharedCoreCeiling = sharesCores ? toSharedCeiling : (double?)null,
                 coresBusy = busyCores,
                 gcPauseMilliseconds = gcPause,
                 allocatedMegabytes = allocatedMb,
@@ -464,6 +455,19 @@ internal static class BenchCommand
         return done / clock.Elapsed.TotalSeconds;
     }
 
+    /// <summary>A model input of normalised-pixel-like values in [-2, 2), the same in every call.</summary>
+    private static float[] RandomInput(int length)
+    {
+        var random = new Random(1);
+        var input = new float[length];
+        for (var i = 0; i < input.Length; i++)
+        {
+            input[i] = (float)((random.NextDouble() * 4) - 2);
+        }
+
+        return input;
+    }
+
     private static double MedianOf(IEnumerable<double> values)
     {
         var sorted = values.Order().ToList();
@@ -474,12 +478,6 @@ internal static class BenchCommand
     {
         var present = values.OfType<double>().ToList();
         return present.Count == 0 ? null : MedianOf(present);
-    }
-
-    private static double Median(int repeats, Func<double> measure)
-    {
-        var values = Enumerable.Range(0, repeats).Select(_ => measure()).Order().ToArray();
-        return values[values.Length / 2];
     }
 
     private static JsonElement? RunPython(string script, string[] args)

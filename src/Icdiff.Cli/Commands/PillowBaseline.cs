@@ -57,7 +57,8 @@ internal sealed class PillowBaseline : IDisposable
             var line = _process.StandardOutput.ReadLine();
             if (line is not null)
             {
-                return JsonDocument.Parse(line).RootElement.GetProperty("rate").GetDouble();
+                using var answer = JsonDocument.Parse(line);
+                return answer.RootElement.GetProperty("rate").GetDouble();
             }
         }
         catch (IOException)
@@ -67,7 +68,7 @@ internal sealed class PillowBaseline : IDisposable
 
         _failed = true;
         var stderr = _process.WaitForExit(TimeSpan.FromSeconds(5)) ? _process.StandardError.ReadToEnd().Trim() : string.Empty;
-        Console.WriteLine($"  (Pillow baseline unavailable: {stderr.Split('\n').LastOrDefault() ?? "no answer"})");
+        Console.WriteLine($"  (Pillow baseline unavailable: {(stderr.Length > 0 ? stderr.Split('\n')[^1] : "no answer")})");
         return null;
     }
 
