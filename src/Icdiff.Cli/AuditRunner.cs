@@ -11,7 +11,7 @@ internal static class AuditRunner
     public static async Task<AuditReport> RunAsync(IGrainFactory grains, string runId, AuditRequest request, ProgressDisplay progress, CancellationToken cancellationToken)
     {
         var run = grains.GetGrain<IAuditRunGrain>(runId);
-        var status = await run.StartAsync(request);
+        var status = await ClusterRetry.RunAsync(() => run.StartAsync(request), cancellationToken);
         return await FollowAsync(grains, runId, request, status, progress, cancellationToken);
     }
 
@@ -43,8 +43,10 @@ internal static class AuditRunner
         foreach (var model in request.Generated)
         {
             var aggregate = grains.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(runId, model.Model));
-            var summary = await aggregate.GetSummaryAsync(request.MinLevel);
-            models.Add(new ModelReport(model.Location, summary, await aggregate.GetAllMatchesAsync(), await aggregate.GetAllSkipsAsync(), null));
+            var summary = await ClusterRetry.RunAsync(() => aggregate.GetSummaryAsync(request.MinLevel), cancellationToken);
+            var matches = await ClusterRetry.RunAsync(aggregate.GetAllMatchesAsync, cancellationToken);
+            var skips = await ClusterRetry.RunAsync(aggregate.GetAllSkipsAsync, cancellationToken);
+            models.Add(new ModelReport(model.Location, summary, matches, skips, null));
         }
 
         var criterion = new ReplicaCriterion(request.MinLevel, request.Candidates);

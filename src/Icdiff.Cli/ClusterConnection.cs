@@ -9,6 +9,9 @@ namespace Icdiff.Cli;
 internal sealed class ClusterConnection : IAsyncDisposable
 {
     private static readonly TimeSpan CoordinatorWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long joining may take: a membership table that lists no live gateway would otherwise be waited on for ever.</summary>
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
     private readonly IHost _host;
 
     private ClusterConnection(IHost host)
@@ -52,9 +55,13 @@ internal sealed class ClusterConnection : IAsyncDisposable
         var host = builder.Build();
         try
         {
-            await host.StartAsync(cancellationToken);
+            await host.StartAsync(cancellationToken).WaitAsync(ConnectTimeout, cancellationToken);
         }
-        catch (Exception ex) when (ex is RedisConnectionException or OrleansException or TimeoutException)
+        catch (TimeoutException ex)
+        {
+            throw new CliError($"no silo of the cluster '{clusterId}' answered within {ConnectTimeout.TotalSeconds:0} s: the membership table in Redis lists no live gateway (is the cluster running? after a Redis restart without its data the silos list themselves again within seconds).", ex);
+        }
+        catch (Exception ex) when (ex is RedisConnectionException or OrleansException)
         {
             host.Dispose();
             throw new CliError($"cannot join the cluster '{clusterId}' through Redis: {ex.Message.Split('\n')[0]}", ex);

@@ -2,13 +2,17 @@ namespace Icdiff.Cli;
 
 /// <summary>
 /// Retries a grain call through the faults of a cluster that is (re)starting: silos killed without a goodbye stay in
-/// the membership table until they are voted dead, and calls routed to them are rejected meanwhile.
+/// the membership table until they are voted dead, and calls routed to them are rejected meanwhile; while the only
+/// coordinator is down, its grains have nowhere to be placed until it (or another) is back.
 /// </summary>
 internal static class ClusterRetry
 {
+    /// <summary>How long one call is retried: a killed silo is voted dead, or restarted, well within it.</summary>
+    public static TimeSpan Budget { get; } = TimeSpan.FromMinutes(3);
+
     public static async Task<T> RunAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow.AddMinutes(3);
+        var deadline = DateTime.UtcNow + Budget;
         while (true)
         {
             try
@@ -24,5 +28,7 @@ internal static class ClusterRetry
 
     public static bool IsTransient(Exception ex) =>
         ex is OrleansMessageRejectionException or SiloUnavailableException or TimeoutException
-        || (ex is OrleansException && ex.Message.Contains("no longer active", StringComparison.Ordinal));
+        || (ex is OrleansException && (ex.Message.Contains("no longer active", StringComparison.Ordinal)
+                                      || ex.Message.Contains("No active nodes are compatible with grain", StringComparison.Ordinal)))
+        || (ex is AggregateException aggregate && aggregate.InnerExceptions.All(IsTransient));
 }

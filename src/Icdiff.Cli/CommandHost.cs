@@ -21,6 +21,12 @@ internal static class CommandHost
             await Console.Error.WriteLineAsync("icdiff: cancelled.");
             return 130;
         }
+        catch (Exception ex) when (ClusterRetry.IsTransient(ex))
+        {
+            // The cluster stayed unreachable past the retries: the run itself carries on there and can be followed later.
+            await Console.Error.WriteLineAsync($"icdiff: error: the cluster did not answer for {ClusterRetry.Budget.TotalMinutes:0} minutes ({ex.Message.Split('\n')[0]}); a started run goes on in the cluster: follow it with 'icdiff status <run> --follow'.");
+            return 1;
+        }
         catch (InvalidOperationException ex) when (ex.Message.StartsWith("the audit failed", StringComparison.Ordinal))
         {
             await Console.Error.WriteLineAsync($"icdiff: error: {ex.Message}");

@@ -41,7 +41,7 @@ public sealed record GalleryEmbedding([property: Id(0)] ImageRef Image, [propert
 public sealed record GalleryBatch([property: Id(0)] string GalleryLocation, [property: Id(1)] string ModelManifest, [property: Id(2)] IReadOnlyList<ImageRef> Items);
 
 [GenerateSerializer, Immutable]
-public sealed record GalleryBatchResult([property: Id(0)] IReadOnlyList<GalleryEmbedding> Embedded, [property: Id(1)] IReadOnlyList<SkipRecord> Skipped);
+public sealed record GalleryBatchResult([property: Id(0)] IReadOnlyList<GalleryEmbedding> Embedded, [property: Id(1)] IReadOnlyList<SkipRecord> Skipped, [property: Id(2)] string Silo = "");
 
 /// <summary>A sealed, persisted gallery index that workers load to search; each pass writes a new file, so the path identifies it.</summary>
 [GenerateSerializer, Immutable]
@@ -77,11 +77,12 @@ public sealed record ShardResult(
     public string EffectiveDeliveryId => DeliveryId.Length > 0 ? DeliveryId : ShardIndex.ToString("D7", System.Globalization.CultureInfo.InvariantCulture);
 }
 
-/// <summary>What a worker reports back for a scanned shard: items handled, and the model's recorded total after its last checkpoint.</summary>
+/// <summary>What a worker reports back for a scanned shard: items handled, the model's recorded total after its last checkpoint, and the silo that did it.</summary>
 [GenerateSerializer, Immutable]
 public sealed record ShardScanReport(
     [property: Id(0)] int Items,
-    [property: Id(1)] int RecordedTotal);
+    [property: Id(1)] int RecordedTotal,
+    [property: Id(2)] string Silo = "");
 
 /// <summary>Per-model figures: counts, the ratio with its Wilson interval, the level histogram and skips by reason.</summary>
 [GenerateSerializer, Immutable]
@@ -110,6 +111,10 @@ public enum RunState
 [GenerateSerializer, Immutable]
 public sealed record ModelProgress([property: Id(0)] string Model, [property: Id(1)] int Listed, [property: Id(2)] int Done, [property: Id(3)] bool ListingComplete);
 
+/// <summary>What one worker silo did for this activation of a run: gallery images embedded, generated images scanned, batches.</summary>
+[GenerateSerializer, Immutable]
+public sealed record WorkerShare([property: Id(0)] string Silo, [property: Id(1)] int GalleryItems, [property: Id(2)] int ScannedItems, [property: Id(3)] int Batches);
+
 [GenerateSerializer, Immutable]
 public sealed record RunStatus(
     [property: Id(0)] string RunId,
@@ -124,7 +129,8 @@ public sealed record RunStatus(
     [property: Id(9)] DateTimeOffset? StartedAt,
     [property: Id(10)] DateTimeOffset? FinishedAt,
     [property: Id(11)] string? ModelName,
-    [property: Id(12)] string? ScoringRule)
+    [property: Id(12)] string? ScoringRule,
+    [property: Id(13)] IReadOnlyList<WorkerShare>? Workers = null)
 {
     public bool IsFinished => State is RunState.Completed or RunState.Failed or RunState.Cancelled;
 }

@@ -19,6 +19,7 @@ internal sealed partial class AuditRunGrain(
     IOptions<AuditSiloOptions> options,
     IEmbedderProvider embedders,
     CorpusSourceResolver corpora,
+    WorkerSiloDirectory workers,
     IRunStore store,
     RunHistoryRecorder history,
     IOptions<HistoryOptions> historyOptions,
@@ -26,6 +27,7 @@ internal sealed partial class AuditRunGrain(
 {
     private readonly List<SkipRecord> _gallerySkipped = [];
     private readonly Dictionary<string, ModelProgress> _models = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, WorkerShare> _workerShares = new(StringComparer.Ordinal);
     private CancellationTokenSource _cancel = new();
     private AuditRequest? _request;
     private RunState _state = RunState.Pending;
@@ -64,7 +66,7 @@ internal sealed partial class AuditRunGrain(
 
         if (record.State is RunState.Completed or RunState.Failed or RunState.Cancelled)
         {
-            await RestoreFinishedProgressAsync(record.Request);
+            await RestoreProgressAsync(record.Request, finished: true);
             return;
         }
 
@@ -75,6 +77,8 @@ internal sealed partial class AuditRunGrain(
         }
 
         Log.RunResumed(logger, this.GetPrimaryKeyString(), record.State);
+        // Status shows what is recorded from the first call on, not zeros until the drive reaches each model.
+        await RestoreProgressAsync(record.Request, finished: false);
         DelayDeactivation(TimeSpan.FromDays(7));
         await RecordStartInHistoryAsync(record.Request);
         _driver = DriveAsync(record.Request, _cancel.Token);
@@ -117,7 +121,8 @@ internal sealed partial class AuditRunGrain(
         _startedAt,
         _finishedAt,
         _modelName,
-        _scoring));
+        _scoring,
+        [.. _workerShares.Values]));
 
     public Task<AuditRequest?> GetRequestAsync() => Task.FromResult(_request);
 
@@ -167,13 +172,24 @@ internal sealed partial class AuditRunGrain(
     {
         const int ClusterAttempts = 6;
         // Progress goes to the history on a timer, so a dashboard in another process shows a running audit.
+        // The same tick writes the run record back if the store lost its data (a Redis restarted empty) meanwhile.
+        var storeGeneration = store.Generation;
         using var progressTimer = this.RegisterGrainTimer(
-            _ => history.ProgressAsync(this.GetPrimaryKeyString(), [.. _models.Values]),
+            async _ =>
+            {
+                if (store.Generation != storeGeneration)
+                {
+                    storeGeneration = store.Generation;
+                    await SaveAsync();
+                }
+
+                await history.ProgressAsync(this.GetPrimaryKeyString(), [.. _models.Values]);
+            },
             new GrainTimerCreationOptions { DueTime = historyOptions.Value.ProgressInterval, Period = historyOptions.Value.ProgressInterval, Interleave = true, KeepAlive = true });
         for (var attempt = 1; ; attempt++)
         {
             var settings = options.Value;
-            var dispatcher = new ShardDispatcher(GrainFactory, settings.EffectiveShardsInFlight, settings.ShardAttempts, settings.WorkerWaitTimeout, logger);
+            var dispatcher = new ShardDispatcher(GrainFactory, workers, settings.ShardAttempts, settings.WorkerWaitTimeout, logger);
             try
             {
                 await DriveOnceAsync(request, dispatcher, cancellationToken);
@@ -314,14 +330,14 @@ internal sealed partial class AuditRunGrain(
         await history.StartAsync(this.GetPrimaryKeyString(), request, _startedAt ?? DateTimeOffset.UtcNow, name, scoring, _manifestJson);
     }
 
-    /// <summary>Progress of a finished run reloaded from its aggregates, so its status reads as it did.</summary>
-    private async Task RestoreFinishedProgressAsync(AuditRequest request)
+    /// <summary>Progress reloaded from the aggregates' stored results, so the status of a finished or resumed run reads as it did.</summary>
+    private async Task RestoreProgressAsync(AuditRequest request, bool finished)
     {
         foreach (var model in request.Generated)
         {
             var summary = await GrainFactory.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(this.GetPrimaryKeyString(), model.Model)).GetSummaryAsync(request.MinLevel);
             var done = summary.Scanned + summary.Skipped;
-            _models[model.Model] = new ModelProgress(model.Model, done, done, true);
+            _models[model.Model] = new ModelProgress(model.Model, done, done, finished);
         }
     }
 
@@ -344,8 +360,9 @@ internal sealed partial class AuditRunGrain(
             var batch = new GalleryBatch(request.GalleryLocation, request.ModelManifest, fresh);
             await dispatcher.DispatchAsync(
                 worker => worker.EmbedGalleryAsync(batch),
-                async result =>
+                async (result, silo) =>
                 {
+                    CountShare(result.Silo, silo, galleryItems: fresh.Count, scannedItems: 0);
                     await gallery.AddAsync(result.Embedded);
                     _gallerySkipped.AddRange(result.Skipped);
                     _galleryEmbedded += result.Embedded.Count;
@@ -394,8 +411,9 @@ internal sealed partial class AuditRunGrain(
             var shard = new ScanShard(this.GetPrimaryKeyString(), model.Model, shardIndex++, model.Location, request.ModelManifest, snapshot, request.Candidates, pending);
             await dispatcher.DispatchAsync(
                 worker => worker.ScanAsync(shard),
-                report =>
+                (report, silo) =>
                 {
+                    CountShare(report.Silo, silo, galleryItems: 0, scannedItems: report.Items);
                     var current = _models[model.Model];
                     var done = _retryFailed ? current.Done + report.Items : Math.Max(current.Done, report.RecordedTotal);
                     _models[model.Model] = current with { Done = done };
@@ -405,6 +423,14 @@ internal sealed partial class AuditRunGrain(
         }
 
         _models[model.Model] = _models[model.Model] with { ListingComplete = true };
+    }
+
+    /// <summary>Counts a batch for the silo that says it did it (<paramref name="reported"/>), else the one it was sent to.</summary>
+    private void CountShare(string reported, SiloAddress sentTo, int galleryItems, int scannedItems)
+    {
+        var name = reported.Length > 0 ? reported : sentTo.ToParsableString();
+        var share = _workerShares.GetValueOrDefault(name) ?? new WorkerShare(name, 0, 0, 0);
+        _workerShares[name] = share with { GalleryItems = share.GalleryItems + galleryItems, ScannedItems = share.ScannedItems + scannedItems, Batches = share.Batches + 1 };
     }
 
     private static async IAsyncEnumerable<IReadOnlyList<ImageRef>> Chunk(IAsyncEnumerable<CorpusItem> items, int size, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)

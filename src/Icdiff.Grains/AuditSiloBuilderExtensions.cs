@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Hosting;
 
 namespace Icdiff.Grains;
 
@@ -62,6 +63,8 @@ public static class AuditSiloBuilderExtensions
         });
         silo.Services.AddImagePipeline();
         silo.Services.TryAddSingleton<GalleryIndexCache>();
+        silo.Services.TryAddSingleton<WorkerSiloDirectory>();
+        silo.Services.AddPlacementDirector<IcdiffWorkerSlotPlacement, WorkerSlotPlacementDirector>();
         silo.Services.TryAddSingleton<CorpusSourceResolver>();
         // Hosts with a shared store (Redis in a cluster) register theirs first; the default keeps runs under the data directory.
         silo.Services.TryAddSingleton<IRunStore>(sp => new FileRunStore(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuditSiloOptions>>().Value.DataDirectory));

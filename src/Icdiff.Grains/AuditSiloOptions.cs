@@ -8,7 +8,10 @@ public sealed class AuditSiloOptions
     /// <summary>Where gallery indexes are persisted. Must be shared by all silos of a cluster that search them.</summary>
     public string DataDirectory { get; set; } = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "icdiff");
 
-    /// <summary>Shards a run keeps in flight at once; 0 = four per core, enough to keep every pipeline stage fed.</summary>
+    /// <summary>
+    /// Read on worker silos: shards this silo works on at once (it tells the coordinators' dispatchers); 0 = four
+    /// per core of this silo, enough to keep every pipeline stage fed.
+    /// </summary>
     public int MaxShardsInFlight { get; set; }
 
     /// <summary>Attempts per shard before the run fails (a silo lost mid-call is retried elsewhere).</summary>

@@ -23,4 +23,8 @@ internal static class GrainEventIds
     public const int ScheduleSkipped = 4017;
     public const int ScheduleFailed = 4018;
     public const int ScheduleRemoved = 4019;
+    public const int WorkerJoined = 4020;
+    public const int WorkerLeft = 4021;
+    public const int WorkerCapacityUnknown = 4022;
+    public const int StoredCopyRestored = 4023;
 }

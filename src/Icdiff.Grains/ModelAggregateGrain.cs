@@ -16,9 +16,11 @@ internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<Model
     private readonly HashSet<int> _shards = [];
     private string? _model;
     private List<ItemRecord>? _ordered;
+    private long _storeGeneration;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _storeGeneration = store.Generation;
         foreach (var delivery in (await store.LoadShardsAsync(this.GetPrimaryKeyString())).OrderBy(d => d.RecordedAt))
         {
             Apply(delivery, countInMetrics: false);
@@ -36,7 +38,37 @@ internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<Model
         var stamped = result.RecordedAt == default ? result with { RecordedAt = DateTimeOffset.UtcNow } : result;
         await store.SaveShardAsync(this.GetPrimaryKeyString(), stamped);
         Apply(stamped, countInMetrics: true);
+        if (store.Generation != _storeGeneration)
+        {
+            await RestoreStoredCopyAsync();
+        }
+
         return _items.Count;
+    }
+
+    /// <summary>
+    /// The store lost its data (a Redis restarted empty) while this run was held here: write back everything recorded,
+    /// one delivery per shard, so a later activation (a coordinator restarted) finds the whole result again.
+    /// </summary>
+    private async Task RestoreStoredCopyAsync()
+    {
+        var generation = store.Generation;
+        var model = _model ?? this.GetPrimaryKeyString().Split('/', 2)[^1];
+        var now = DateTimeOffset.UtcNow;
+        foreach (var shard in _items.Values.GroupBy(i => i.Shard))
+        {
+            var delivery = new ShardResult(
+                model,
+                shard.Key,
+                [.. shard.Where(i => i.Match is not null).Select(i => i.Match!)],
+                [.. shard.Where(i => i.Skip is not null).Select(i => i.Skip!)],
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"restored-{generation}-{shard.Key:D7}"),
+                now);
+            await store.SaveShardAsync(this.GetPrimaryKeyString(), delivery);
+        }
+
+        _storeGeneration = generation;
+        Log.StoredCopyRestored(logger, this.GetPrimaryKeyString(), _items.Count);
     }
 
     public Task<IReadOnlyList<string>> GetRecordedKeysAsync(bool matchedOnly) =>
@@ -122,5 +154,8 @@ internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<Model
     {
         [LoggerMessage(EventId = GrainEventIds.DuplicateShard, Level = LogLevel.Information, Message = "{Aggregate}: delivery {Delivery} of shard {Shard} was reported again and is counted once")]
         public static partial void DuplicateDelivery(ILogger logger, string aggregate, int shard, string delivery);
+
+        [LoggerMessage(EventId = GrainEventIds.StoredCopyRestored, Level = LogLevel.Warning, Message = "{Aggregate}: the run store had lost its data; {Items} recorded items written back")]
+        public static partial void StoredCopyRestored(ILogger logger, string aggregate, int items);
     }
 }

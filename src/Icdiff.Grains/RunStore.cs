@@ -29,6 +29,13 @@ public interface IRunStore
     Task<bool> SaveShardAsync(string aggregateKey, ShardResult result);
 
     Task<IReadOnlyList<ShardResult>> LoadShardsAsync(string aggregateKey);
+
+    /// <summary>
+    /// Grows each time the store finds it has lost its data (a Redis restarted without it). Grains holding a run's
+    /// state in memory compare it with the value they last saw and, when it grew, write their state again, so the
+    /// stored copy is whole once more. A store that cannot lose its data stays at 0.
+    /// </summary>
+    long Generation => 0;
 }
 
 /// <summary>

@@ -4,47 +4,50 @@ using Microsoft.Extensions.Logging;
 namespace Icdiff.Grains;
 
 /// <summary>
-/// Keeps at most N worker calls in flight from a grain. Each call gets a free slot, which is also the worker
-/// grain's key, so concurrent calls go to distinct activations (spread over silos by placement). A failed call
-/// is retried on another slot; after the last attempt the failure ends the run. Runs on the calling grain's
-/// scheduler, so completion callbacks may touch grain state.
+/// Hands a run's batches to the cluster's worker silos, following their capacity. Every worker silo reports how many
+/// shards it takes at once; a batch goes to the silo with the lowest share of its capacity in use, on a free slot of
+/// that silo (the slot is part of the worker grain's key, and placement puts the key on that silo). A faster silo
+/// frees its slots sooner and so takes more of the work; a silo that joins is seen at the next dispatch (membership
+/// and the cluster manifest are read each time) and a silo that leaves loses only the calls it had in flight, which
+/// are retried on another silo. After the last attempt a failure ends the run. Runs on the calling grain's
+/// scheduler, so the bookkeeping needs no locks and completion callbacks may touch grain state.
 /// </summary>
-internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, int maxInFlight, int attempts, TimeSpan workerWait, ILogger logger)
+internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, WorkerSiloDirectory directory, int attempts, TimeSpan workerWait, ILogger logger)
 {
-    private static readonly TimeSpan WorkerPollInterval = TimeSpan.FromSeconds(1);
-    private DateTimeOffset? _noWorkerSince;
-    private readonly Queue<long> _freeSlots = new(Enumerable.Range(0, maxInFlight).Select(i => (long)i));
+    /// <summary>How often a dispatcher with nothing free looks again for silos that joined.</summary>
+    private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a new silo may take to say its capacity before it is left for the next look.</summary>
+    private static readonly TimeSpan CapacityQuestionTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly Dictionary<SiloAddress, WorkerLoad> _workers = [];
     private readonly List<Task> _inFlight = [];
-    private long _nextSlot = maxInFlight;
+    private DateTimeOffset? _noWorkerSince;
 
-    public async Task DispatchAsync<T>(Func<IWorkerGrain, Task<T>> call, Func<T, Task> onCompleted, CancellationToken cancellationToken)
+    /// <summary>Sends <paramref name="call"/> to a worker once one has a free slot; <paramref name="onCompleted"/> gets its result and the silo that did it.</summary>
+    public async Task DispatchAsync<T>(Func<IWorkerGrain, Task<T>> call, Func<T, SiloAddress, Task> onCompleted, CancellationToken cancellationToken)
     {
-        while (_freeSlots.Count == 0)
+        while (true)
         {
-            await WaitForOneAsync();
-        }
-
-        cancellationToken.ThrowIfCancellationRequested();
-        // Calls that finished while slots were free are still listed; drop them (surfacing a failure) so the list stays bounded.
-        for (var i = _inFlight.Count - 1; i >= 0; i--)
-        {
-            if (_inFlight[i].IsCompleted)
+            cancellationToken.ThrowIfCancellationRequested();
+            await DropFinishedAsync();
+            await RefreshAsync(cancellationToken);
+            if (TryTake(exclude: null, overflow: false) is { } assignment)
             {
-                var done = _inFlight[i];
-                _inFlight.RemoveAt(i);
-                await done;
+                _inFlight.Add(RunAsync(assignment, call, onCompleted, cancellationToken));
+                return;
             }
-        }
 
-        var slot = _freeSlots.Dequeue();
-        _inFlight.Add(RunAsync(slot, call, onCompleted, cancellationToken));
+            await WaitAsync(cancellationToken);
+        }
     }
 
     public async Task DrainAsync()
     {
         while (_inFlight.Count > 0)
         {
-            await WaitForOneAsync();
+            await Task.WhenAny(_inFlight);
+            await DropFinishedAsync();
         }
     }
 
@@ -63,52 +66,183 @@ internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, int ma
         _inFlight.Clear();
     }
 
-    private async Task WaitForOneAsync()
+    /// <summary>Drops finished calls from the list, surfacing a failure that exhausted its attempts.</summary>
+    private async Task DropFinishedAsync()
     {
-        var finished = await Task.WhenAny(_inFlight);
-        _inFlight.Remove(finished);
-        await finished; // surfaces a failure that exhausted its attempts
-    }
-
-    private async Task RunAsync<T>(long slot, Func<IWorkerGrain, Task<T>> call, Func<T, Task> onCompleted, CancellationToken cancellationToken)
-    {
-        try
+        for (var i = _inFlight.Count - 1; i >= 0; i--)
         {
-            for (var attempt = 1; ; attempt++)
+            if (_inFlight[i].IsCompleted)
             {
-                try
-                {
-                    var result = await call(grainFactory.GetGrain<IWorkerGrain>(slot));
-                    _noWorkerSince = null;
-                    await onCompleted(result);
-                    return;
-                }
-                catch (Exception ex) when (IsNoWorkerSilo(ex) && !cancellationToken.IsCancellationRequested)
-                {
-                    // No silo can host a worker right now: wait (not counted as an attempt) for one to join, up to a limit.
-                    _noWorkerSince ??= DateTimeOffset.UtcNow;
-                    var waited = DateTimeOffset.UtcNow - _noWorkerSince.Value;
-                    if (waited >= workerWait)
-                    {
-                        throw new NoWorkerSiloException(workerWait, ex);
-                    }
-
-                    Log.WaitingForWorker(logger, waited.TotalSeconds, workerWait.TotalSeconds);
-                    await Task.Delay(WorkerPollInterval, cancellationToken);
-                    attempt--;
-                }
-                catch (Exception ex) when (attempt < attempts && !cancellationToken.IsCancellationRequested && ex is not OperationCanceledException)
-                {
-                    Log.Retrying(logger, ex, slot, attempt, attempts);
-                    IcdiffTelemetry.DispatchRetries.Add(1);
-                    // A fresh key lands on a fresh activation, possibly on another silo.
-                    slot = _nextSlot++;
-                }
+                var done = _inFlight[i];
+                _inFlight.RemoveAt(i);
+                await done;
             }
         }
-        finally
+    }
+
+    /// <summary>Until a call finishes or it is time to look for new silos again.</summary>
+    private async Task WaitAsync(CancellationToken cancellationToken)
+    {
+        var tick = Task.Delay(RefreshInterval, cancellationToken);
+        await Task.WhenAny([.. _inFlight, tick]);
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Brings the set of worker silos up to date with membership; fails the run when none has been there for too long.</summary>
+    private async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        var active = directory.ActiveWorkers();
+        foreach (var (silo, load) in _workers)
         {
-            _freeSlots.Enqueue(slot);
+            if (!load.Gone && !active.Contains(silo))
+            {
+                load.Gone = true;
+                directory.Forget(silo);
+                Log.WorkerLeft(logger, silo, load.InFlight);
+            }
+        }
+
+        foreach (var silo in active)
+        {
+            if (_workers.ContainsKey(silo))
+            {
+                continue;
+            }
+
+            try
+            {
+                var capacity = await directory.CapacityAsync(silo).WaitAsync(CapacityQuestionTimeout, cancellationToken);
+                _workers[silo] = new WorkerLoad(Math.Max(1, capacity));
+                Log.WorkerJoined(logger, silo, capacity);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // A silo still starting or already leaving: asked again at the next look.
+                Log.CapacityUnknown(logger, ex, silo);
+            }
+        }
+
+        if (_workers.Values.Any(w => !w.Gone))
+        {
+            _noWorkerSince = null;
+            return;
+        }
+
+        _noWorkerSince ??= DateTimeOffset.UtcNow;
+        var waited = DateTimeOffset.UtcNow - _noWorkerSince.Value;
+        if (waited >= workerWait)
+        {
+            throw new NoWorkerSiloException(workerWait, null);
+        }
+
+        Log.WaitingForWorker(logger, waited.TotalSeconds, workerWait.TotalSeconds);
+    }
+
+    /// <summary>
+    /// A free slot on the live silo with the lowest share of its capacity in use (ties: fewer batches done, then the
+    /// silo order). With <paramref name="overflow"/> a full silo takes one more (a retry must not wait behind new
+    /// work), and <paramref name="exclude"/> is avoided while another silo is live.
+    /// </summary>
+    private Assignment? TryTake(SiloAddress? exclude, bool overflow)
+    {
+        SiloAddress? best = null;
+        WorkerLoad? bestLoad = null;
+        foreach (var (silo, load) in _workers)
+        {
+            if (load.Gone || (!overflow && load.InFlight >= load.Capacity) || (silo.Equals(exclude) && _workers.Count(w => !w.Value.Gone) > 1))
+            {
+                continue;
+            }
+
+            if (bestLoad is null || Compare(load, bestLoad) < 0)
+            {
+                best = silo;
+                bestLoad = load;
+            }
+        }
+
+        if (best is null || bestLoad is null)
+        {
+            return null;
+        }
+
+        var slot = 0;
+        while (bestLoad.BusySlots.Contains(slot))
+        {
+            slot++;
+        }
+
+        bestLoad.BusySlots.Add(slot);
+        return new Assignment(best, slot);
+
+        static int Compare(WorkerLoad a, WorkerLoad b)
+        {
+            var byUse = ((long)a.InFlight * b.Capacity).CompareTo((long)b.InFlight * a.Capacity);
+            return byUse != 0 ? byUse : a.Completed.CompareTo(b.Completed);
+        }
+    }
+
+    private void Release(Assignment assignment, bool completed)
+    {
+        if (_workers.TryGetValue(assignment.Silo, out var load))
+        {
+            load.BusySlots.Remove(assignment.Slot);
+            if (completed)
+            {
+                load.Completed++;
+            }
+        }
+    }
+
+    private async Task RunAsync<T>(Assignment assignment, Func<IWorkerGrain, Task<T>> call, Func<T, SiloAddress, Task> onCompleted, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            T result;
+            try
+            {
+                result = await call(grainFactory.GetGrain<IWorkerGrain>(WorkerSlotKey.For(assignment.Silo, assignment.Slot)));
+            }
+            catch (Exception ex) when (IsNoWorkerSilo(ex) && !cancellationToken.IsCancellationRequested)
+            {
+                // Placement found no worker silo at all (the last one left just now): not an attempt; wait for one.
+                Release(assignment, completed: false);
+                assignment = await RetakeAsync(null, cancellationToken);
+                attempt--;
+                continue;
+            }
+            catch (Exception ex) when (attempt < attempts && !cancellationToken.IsCancellationRequested && ex is not OperationCanceledException)
+            {
+                Log.Retrying(logger, ex, assignment.Silo, attempt, attempts);
+                IcdiffTelemetry.DispatchRetries.Add(1);
+                Release(assignment, completed: false);
+                assignment = await RetakeAsync(assignment.Silo, cancellationToken);
+                continue;
+            }
+            catch
+            {
+                Release(assignment, completed: false);
+                throw;
+            }
+
+            Release(assignment, completed: true);
+            await onCompleted(result, assignment.Silo);
+            return;
+        }
+    }
+
+    /// <summary>A slot for a retry, on another silo than the one that failed where there is one.</summary>
+    private async Task<Assignment> RetakeAsync(SiloAddress? failed, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await RefreshAsync(cancellationToken);
+            if (TryTake(failed, overflow: true) is { } assignment)
+            {
+                return assignment;
+            }
+
+            await Task.Delay(RefreshInterval, cancellationToken);
         }
     }
 
@@ -130,18 +264,42 @@ internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, int ma
         return false;
     }
 
+    private sealed record Assignment(SiloAddress Silo, int Slot);
+
+    private sealed class WorkerLoad(int capacity)
+    {
+        public int Capacity { get; } = capacity;
+
+        public HashSet<int> BusySlots { get; } = [];
+
+        public int InFlight => BusySlots.Count;
+
+        public long Completed { get; set; }
+
+        public bool Gone { get; set; }
+    }
+
     private static partial class Log
     {
         [LoggerMessage(EventId = GrainEventIds.WaitingForWorker, Level = LogLevel.Warning, Message = "No silo with the worker role is in the cluster; waited {Waited:0} s of {Limit:0} s for one to join")]
         public static partial void WaitingForWorker(ILogger logger, double waited, double limit);
 
-        [LoggerMessage(EventId = GrainEventIds.ShardRetried, Level = LogLevel.Warning, Message = "Worker call on slot {Slot} failed (attempt {Attempt} of {Attempts}); retrying")]
-        public static partial void Retrying(ILogger logger, Exception exception, long slot, int attempt, int attempts);
+        [LoggerMessage(EventId = GrainEventIds.ShardRetried, Level = LogLevel.Warning, Message = "Worker call on silo {Silo} failed (attempt {Attempt} of {Attempts}); retrying on another worker")]
+        public static partial void Retrying(ILogger logger, Exception exception, SiloAddress silo, int attempt, int attempts);
+
+        [LoggerMessage(EventId = GrainEventIds.WorkerJoined, Level = LogLevel.Information, Message = "Worker silo {Silo} takes {Capacity} shards at once")]
+        public static partial void WorkerJoined(ILogger logger, SiloAddress silo, int capacity);
+
+        [LoggerMessage(EventId = GrainEventIds.WorkerLeft, Level = LogLevel.Warning, Message = "Worker silo {Silo} left the cluster with {InFlight} calls in flight; they are retried elsewhere")]
+        public static partial void WorkerLeft(ILogger logger, SiloAddress silo, int inFlight);
+
+        [LoggerMessage(EventId = GrainEventIds.WorkerCapacityUnknown, Level = LogLevel.Debug, Message = "Worker silo {Silo} did not say its capacity yet")]
+        public static partial void CapacityUnknown(ILogger logger, Exception exception, SiloAddress silo);
     }
 }
 
 /// <summary>A run needs a worker silo and none joined the cluster in time.</summary>
-public sealed class NoWorkerSiloException(TimeSpan waited, Exception inner) : Exception(
+public sealed class NoWorkerSiloException(TimeSpan waited, Exception? inner) : Exception(
     $"no silo in the cluster has the worker role (waited {waited.TotalSeconds:0} s for one to join): start a silo with " +
     $"{AuditSiloOptions.SectionName}:Roles including '{SiloRoles.Worker}', then resume the run",
     inner);

@@ -6,16 +6,25 @@ using Icdiff.Pipeline;
 namespace Icdiff.Grains;
 
 /// <summary>
-/// Feeds the silo's pipeline. Keyed by dispatch slot: a run addresses as many keys as it keeps shards in
-/// flight, so activations spread over the cluster's silos while each one handles one batch at a time.
+/// Feeds the silo's pipeline. Keyed by silo and slot and placed on the silo its key names, so the dispatcher
+/// decides where work goes; each activation handles one batch at a time.
 /// </summary>
+[WorkerSlotPlacement]
+[GrainType(TypeName)]
 internal sealed class WorkerGrain(
     ImagePipeline pipeline,
     IEmbedderProvider embedders,
     CorpusSourceResolver corpora,
     GalleryIndexCache galleries,
+    ILocalSiloDetails silo,
     IOptions<AuditSiloOptions> options) : Grain, IWorkerGrain
 {
+    public const string TypeName = "icdiff-worker";
+
+    public static GrainType Type { get; } = GrainType.Create(TypeName);
+
+    public Task<int> GetCapacityAsync() => Task.FromResult(options.Value.EffectiveShardsInFlight);
+
     public async Task<GalleryBatchResult> EmbedGalleryAsync(GalleryBatch batch)
     {
         using var activity = IcdiffTelemetry.Source.StartActivity("icdiff.gallery.embed");
@@ -25,7 +34,7 @@ internal sealed class WorkerGrain(
         var items = batch.Items.Select(i => i.ToCore()).ToArray();
         var outcomes = await pipeline.ProcessAsync(new PipelineBatch(source, items, embedder, null), CancellationToken.None);
         var (embedded, skipped) = Split(outcomes, o => new GalleryEmbedding(o.Item.ToWire(), o.Embedding!));
-        return new GalleryBatchResult(embedded, skipped);
+        return new GalleryBatchResult(embedded, skipped, silo.SiloAddress.ToParsableString());
     }
 
     public async Task<ShardScanReport> ScanAsync(ScanShard shard)
@@ -53,7 +62,7 @@ internal sealed class WorkerGrain(
             return await aggregate.ReportAsync(new ShardResult(shard.Model, shard.ShardIndex, matches, skipped, delivery));
         });
         var recorded = await Task.WhenAll(pieces);
-        return new ShardScanReport(shard.Items.Count, recorded.Length == 0 ? 0 : recorded.Max());
+        return new ShardScanReport(shard.Items.Count, recorded.Length == 0 ? 0 : recorded.Max(), silo.SiloAddress.ToParsableString());
     }
 
     /// <summary>Skipped items become skip records; the rest go through <paramref name="select"/>.</summary>

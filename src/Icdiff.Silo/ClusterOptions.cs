@@ -34,8 +34,16 @@ public sealed class IcdiffClusterOptions
     /// <summary>Address the web host binds to. The dashboard shows grain state and logs: keep it off public networks.</summary>
     public string HttpAddress { get; set; } = "127.0.0.1";
 
+    /// <summary>How often the silo checks that it is still listed in the membership table (see MembershipGuard).</summary>
+    public TimeSpan MembershipCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     public void Validate()
     {
+        if (MembershipCheckInterval < TimeSpan.FromMilliseconds(100) || MembershipCheckInterval > TimeSpan.FromMinutes(10))
+        {
+            throw new ArgumentException($"{SectionName}:MembershipCheckInterval must be 100 ms .. 10 min (got {MembershipCheckInterval}).");
+        }
+
         if (string.IsNullOrWhiteSpace(Redis))
         {
             throw new ArgumentException($"{SectionName}:Redis is required (a Redis connection string, e.g. localhost:6379).");

@@ -47,7 +47,10 @@ catch (RedisConnectionException ex)
 }
 
 builder.Services.AddSingleton<IConnectionMultiplexer>(redis);
-builder.Services.AddSingleton<IRunStore>(sp => new RedisRunStore(redis, $"icdiff:{cluster.ServiceId}"));
+builder.Services.AddSingleton<IRunStore>(sp => new RedisRunStore(redis, $"icdiff:{cluster.ServiceId}", sp.GetRequiredService<ILogger<RedisRunStore>>()));
+builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(cluster));
+builder.Services.AddSingleton<MembershipGuard>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<MembershipGuard>());
 builder.Services.AddSingleton<CorpusSourceResolver>();
 builder.Services.AddIcdiffDashboard();
 builder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddManifestCorpora().AddAzureBlobCorpora().AddFileSystemCorpora();
@@ -108,9 +111,10 @@ var app = builder.Build();
 // Probes and scrapers reach /healthz and /metrics without the key; every page needs it off loopback.
 app.UseDashboardAccess("/healthz", "/metrics");
 // Ready once this silo is an active member of the cluster (the web host starts before the silo has joined).
-app.MapGet("/healthz", (Orleans.Runtime.ISiloStatusOracle membership) => membership.CurrentStatus == Orleans.Runtime.SiloStatus.Active
-    ? Results.Text("active")
-    : Results.Text(membership.CurrentStatus.ToString().ToLowerInvariant(), statusCode: StatusCodes.Status503ServiceUnavailable));
+// Unhealthy too while this silo is missing from the membership table (Redis restarted empty): clients cannot find it.
+app.MapGet("/healthz", (Orleans.Runtime.ISiloStatusOracle membership, MembershipGuard guard) => membership.CurrentStatus != Orleans.Runtime.SiloStatus.Active
+    ? Results.Text(membership.CurrentStatus.ToString().ToLowerInvariant(), statusCode: StatusCodes.Status503ServiceUnavailable)
+    : guard.Healthy ? Results.Text("active") : Results.Text("not in the membership table", statusCode: StatusCodes.Status503ServiceUnavailable));
 app.MapPrometheusScrapingEndpoint("/metrics");
 app.MapOrleansDashboard("/dashboard");
 // The replication dashboard over the cluster's history (PostgreSQL when Icdiff__History__Postgres is set).

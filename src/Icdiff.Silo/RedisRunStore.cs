@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Icdiff.Grains;
+using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace Icdiff.Silo;
@@ -8,10 +9,33 @@ namespace Icdiff.Silo;
 /// <summary>
 /// Runs stored in Redis, shared by every silo of a cluster: the run record under one key (written with a Lua check
 /// of its epoch, so a stale activation cannot overwrite its successor), each model's shards as fields of one hash
-/// (HSETNX by delivery id: a delivery stored twice keeps the first), and a set of run ids for listing.
+/// (HSETNX by delivery id: a delivery stored twice keeps the first), and a set of run ids for listing. A marker key
+/// written with the first write tells a Redis restarted without its data from one that never had any: every write
+/// checks it in the same script, and a missing marker after this store saw it raises <see cref="Generation"/>, so the
+/// grains that hold state in memory write it again (see <see cref="IRunStore.Generation"/>).
 /// </summary>
-public sealed class RedisRunStore(IConnectionMultiplexer redis, string prefix) : IRunStore
+public sealed partial class RedisRunStore(IConnectionMultiplexer redis, string prefix, ILogger<RedisRunStore> logger) : IRunStore
 {
+    /// <summary>Sets the marker if absent; returns 1 if it was there.</summary>
+    private const string MarkerCheck = """
+        if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
+        redis.call('SET', KEYS[1], ARGV[1])
+        return 0
+        """;
+
+    private const string SaveShardChecked = """
+        local had = redis.call('EXISTS', KEYS[2])
+        if had == 0 then redis.call('SET', KEYS[2], ARGV[3]) end
+        local stored = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+        return stored + 2 * had
+        """;
+
+    private readonly string _markerValue = Guid.NewGuid().ToString("N");
+    private long _generation;
+    private int _markerSeen;
+
+    public long Generation => Interlocked.Read(ref _generation);
+
     private const string SaveIfNotStale = """
         local current = redis.call('GET', KEYS[1])
         if current then
@@ -57,6 +81,7 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, string prefix) :
 
     public async Task<bool> SaveRunAsync(RunRecord record)
     {
+        await CheckMarkerAsync();
         var result = await RetryAsync(() => Db.ScriptEvaluateAsync(
             SaveIfNotStale,
             [RunKey(record.RunId), $"{prefix}:runs"],
@@ -84,8 +109,34 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, string prefix) :
         return [.. runs.OrderBy(r => r.StartedAt)];
     }
 
-    public Task<bool> SaveShardAsync(string aggregateKey, ShardResult result) =>
-        RetryAsync(() => Db.HashSetAsync($"{prefix}:shards:{aggregateKey}", result.EffectiveDeliveryId, JsonSerializer.Serialize(result, Json), When.NotExists));
+    public async Task<bool> SaveShardAsync(string aggregateKey, ShardResult result)
+    {
+        var outcome = (int)await RetryAsync(() => Db.ScriptEvaluateAsync(
+            SaveShardChecked,
+            [$"{prefix}:shards:{aggregateKey}", MarkerKey],
+            [result.EffectiveDeliveryId, JsonSerializer.Serialize(result, Json), _markerValue]));
+        NoteMarker(present: outcome >= 2);
+        return (outcome & 1) == 1;
+    }
+
+    /// <summary>Looks for the marker (writing it if absent), so a wipe is noticed between writes too; the silo's membership guard calls it.</summary>
+    public async Task CheckMarkerAsync()
+    {
+        var present = (int)await RetryAsync(() => Db.ScriptEvaluateAsync(MarkerCheck, [MarkerKey], [_markerValue])) == 1;
+        NoteMarker(present);
+    }
+
+    private string MarkerKey => $"{prefix}:store";
+
+    /// <summary>The first look only learns whether the store is new; after that a missing marker means the data is gone.</summary>
+    private void NoteMarker(bool present)
+    {
+        if (Interlocked.Exchange(ref _markerSeen, 1) == 1 && !present)
+        {
+            Interlocked.Increment(ref _generation);
+            Log.StoreLost(logger, prefix);
+        }
+    }
 
     public async Task<IReadOnlyList<ShardResult>> LoadShardsAsync(string aggregateKey)
     {
@@ -94,4 +145,10 @@ public sealed class RedisRunStore(IConnectionMultiplexer redis, string prefix) :
     }
 
     private string RunKey(string runId) => $"{prefix}:run:{runId}";
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = SiloEventIds.RunStoreLost, Level = LogLevel.Error, Message = "The run store in Redis ({Prefix}) lost its data (Redis restarted without it?): runs in progress write their state again; runs that had ended are kept only in the history")]
+        public static partial void StoreLost(ILogger logger, string prefix);
+    }
 }

@@ -37,7 +37,7 @@ internal static class BenchCommand
     public static Command Create()
     {
         var (work, model, repeat, output) = CommonOptions("bench.json");
-        var command = new Command("bench", "Measure decode, embedding, search and the whole audit against baselines run alongside.") { work, model, repeat, output, CreateAudit(), RecallCommand.Create(), MemoryCommand.Create() };
+        var command = new Command("bench", "Measure decode, embedding, search and the whole audit against baselines run alongside.") { work, model, repeat, output, CreateAudit(), RecallCommand.Create(), MemoryCommand.Create(), ScaleOutCommand.Create() };
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
             var folder = Path.GetFullPath(parse.GetValue(work)!);

@@ -29,6 +29,11 @@ internal static class ClusterRunCommands
             var status = await ClusterRetry.RunAsync(run.GetStatusAsync, ct);
             var models = string.Join(", ", status.Models.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Model} {m.Done}/{m.Listed}")));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Run {id}: {status.State}; gallery {status.GalleryDone}/{status.GalleryListed}; {models}"));
+            if (status.Workers is { Count: > 0 } workers)
+            {
+                // What each worker silo did for the coordinator's current activation of the run.
+                Console.WriteLine("Workers: " + string.Join(", ", workers.Select(w => string.Create(CultureInfo.InvariantCulture, $"{w.Silo} scanned {w.ScannedItems}, embedded {w.GalleryItems} ({w.Batches} batches)"))));
+            }
             if (!parse.GetValue(follow))
             {
                 return status.State == RunState.Failed ? 1 : 0;
