@@ -18,6 +18,9 @@ public interface IModelAggregateGrain : IGrainWithStringKey
     Task<IReadOnlyList<MatchRecord>> GetMatchesAsync(int skip, int take);
 
     Task<IReadOnlyList<SkipRecord>> GetSkipsAsync(int skip, int take);
+
+    /// <summary>Writes everything recorded back to the run store if the store lost its data since this grain last wrote (a Redis restarted empty).</summary>
+    Task EnsureStoredAsync();
 }
 
 /// <summary>The key of a model's aggregate grain within a run.</summary>

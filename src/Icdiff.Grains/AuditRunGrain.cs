@@ -180,7 +180,7 @@ internal sealed partial class AuditRunGrain(
                 if (store.Generation != storeGeneration)
                 {
                     storeGeneration = store.Generation;
-                    await SaveAsync();
+                    await WriteBackToStoreAsync(request);
                 }
 
                 await history.ProgressAsync(this.GetPrimaryKeyString(), [.. _models.Values]);
@@ -227,6 +227,11 @@ internal sealed partial class AuditRunGrain(
             _finishedAt = DateTimeOffset.UtcNow;
             try
             {
+                if (store.Generation != storeGeneration)
+                {
+                    await WriteBackToStoreAsync(request);
+                }
+
                 await SaveAsync();
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException || IsClusterFault(ex))
@@ -306,6 +311,16 @@ internal sealed partial class AuditRunGrain(
             // A later activation owns the run: this one is stale (its silo was cut off) and must stop writing and working.
             Log.Superseded(logger, this.GetPrimaryKeyString(), _epoch);
             await _cancel.CancelAsync();
+        }
+    }
+
+    /// <summary>The store lost its data mid-run: the record and every model's recorded items are written back from memory.</summary>
+    private async Task WriteBackToStoreAsync(AuditRequest request)
+    {
+        await SaveAsync();
+        foreach (var model in request.Generated)
+        {
+            await GrainFactory.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(this.GetPrimaryKeyString(), model.Model)).EnsureStoredAsync();
         }
     }
 

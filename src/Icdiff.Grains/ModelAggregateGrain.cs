@@ -46,6 +46,14 @@ internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<Model
         return _items.Count;
     }
 
+    public async Task EnsureStoredAsync()
+    {
+        if (store.Generation != _storeGeneration)
+        {
+            await RestoreStoredCopyAsync();
+        }
+    }
+
     /// <summary>
     /// The store lost its data (a Redis restarted empty) while this run was held here: write back everything recorded,
     /// one delivery per shard, so a later activation (a coordinator restarted) finds the whole result again.

@@ -12,7 +12,7 @@ namespace Icdiff.Cli.Tests;
 /// completes with the embedded result; killing every process mid-run and starting the silos again, the run resumes
 /// when asked and still gives that result.
 /// </summary>
-public sealed class ClusterTests
+public sealed partial class ClusterTests
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
@@ -228,7 +228,7 @@ public sealed class ClusterTests
         Assert.Contains("icdiff_pipeline_queue_depth", all, StringComparison.Ordinal);
     }
 
-    private static List<Process> StartSilos(string redis, string data, int[] siloPorts, int[] gatewayPorts, int[] httpPorts)
+    private static List<Process> StartSilos(string redis, string data, int[] siloPorts, int[] gatewayPorts, int[] httpPorts, string[]? roles = null)
     {
         var silos = new List<Process>();
         for (var i = 0; i < siloPorts.Length; i++)
@@ -241,7 +241,8 @@ public sealed class ClusterTests
                 ["Icdiff__Cluster__HttpPort"] = httpPorts[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Icdiff__Silo__DataDirectory"] = data,
                 // One silo coordinates and works, the other only works, as a CPU coordinator beside GPU workers would.
-                ["Icdiff__Silo__Roles"] = i == 0 ? "coordinator,worker" : "worker",
+                ["Icdiff__Silo__Roles"] = roles?[i] ?? (i == 0 ? "coordinator,worker" : "worker"),
+                ["Icdiff__Cluster__MembershipCheckInterval"] = "00:00:01",
                 ["Logging__LogLevel__Default"] = "Warning",
                 ["Icdiff__History__Postgres"] = History ?? "",
             }));
