@@ -19,7 +19,8 @@ using StackExchange.Redis;
 // Icdiff__Silo__DataDirectory, Icdiff__History__Postgres, Icdiff__Scheduling__Schedules__<name>__Cron, ...) or
 // appsettings.json; OTEL_EXPORTER_OTLP_ENDPOINT turns on OTLP export.
 var builder = WebApplication.CreateBuilder(args);
-builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
+// Default levels as configuration, so Logging:LogLevel:<category> overrides them (see SiloLogLevels).
+SiloLogLevels.AddTo(builder.Configuration);
 var cluster = builder.Configuration.GetSection(IcdiffClusterOptions.SectionName).Get<IcdiffClusterOptions>() ?? new IcdiffClusterOptions();
 var listenUrl = $"http://{FormatHost(cluster.HttpAddress)}:{cluster.HttpPort}";
 try
