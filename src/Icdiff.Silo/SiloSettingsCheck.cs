@@ -103,7 +103,8 @@ public static class SiloSettingsCheck
                     unreadable.Add(section);
                     break;
                 default:
-                    present.Add((key, section, path.Length > 2 ? path[2] : ""));
+                    // Keys match settings whatever their case; the rules name settings as declared.
+                    present.Add((key, section, Settings(section.Type).First(p => p.Name.Equals(path[2], StringComparison.OrdinalIgnoreCase)).Name));
                     break;
             }
         }
