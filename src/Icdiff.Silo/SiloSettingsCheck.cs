@@ -124,18 +124,20 @@ public static class SiloSettingsCheck
         }
 
         var cluster = bound.Select(b => b.Options).OfType<IcdiffClusterOptions>().FirstOrDefault();
-        var shape = new Shape(cluster?.Kubernetes ?? false, null, null, null, environment ?? Environment.GetEnvironmentVariable);
+        var shape = new Shape(cluster?.Kubernetes ?? false, null, null, null, environment ?? Environment.GetEnvironmentVariable)
+        {
+            // Known whenever the address is one, so a missing dashboard key shows beside any other cluster problem.
+            ListenUrl = cluster is not null && System.Net.IPAddress.TryParse(cluster.HttpAddress, out _) ? cluster.ListenUrl : null,
+        };
         foreach (var (section, options) in bound)
         {
             try
             {
                 section.Validate(options, shape);
-                shape = options switch
+                if (options is AuditSiloOptions audit)
                 {
-                    IcdiffClusterOptions c => shape with { ListenUrl = c.ListenUrl },
-                    AuditSiloOptions a => shape with { Worker = a.IsWorker, Coordinator = a.IsCoordinator, Roles = a.Roles },
-                    _ => shape,
-                };
+                    shape = shape with { Worker = audit.IsWorker, Coordinator = audit.IsCoordinator, Roles = audit.Roles };
+                }
             }
             catch (ArgumentException ex)
             {

@@ -133,6 +133,15 @@ public sealed class SiloSettingsCheckTests
     }
 
     [Fact]
+    public void Check_EveryInvalidSection_IsReported_NotOnlyTheFirst()
+    {
+        var problems = Check(new() { ["Icdiff:Cluster:HttpAddress"] = "0.0.0.0", ["Icdiff:Pipeline:EmbedBatchSize"] = "0" });
+
+        Assert.Equal(["Icdiff:Cluster", "Icdiff:Dashboard", "Icdiff:Pipeline"], problems.Select(p => p.Key));
+        Assert.All(problems, p => Assert.Equal(SettingProblemKind.Invalid, p.Kind));
+    }
+
+    [Fact]
     public void Check_KubernetesHosting_NeedsThePodVariables_AndIgnoresClusterIdAndAddress()
     {
         var settings = new Dictionary<string, string?>
