@@ -111,7 +111,16 @@ public sealed class AuditSchedule
             throw new ArgumentException($"{section}:Models must map at least one model name to its corpus location.");
         }
 
-        new ReplicaCriterion(MinLevel, Candidates).Validate();
+        try
+        {
+            new ReplicaCriterion(MinLevel, Candidates).Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            // The criterion speaks in command-line terms (min-level, candidates); a schedule's error names its section.
+            throw new ArgumentException($"{section}: {ex.Message}", ex);
+        }
+
         if (ShardSize is < 1 or > 100_000)
         {
             throw new ArgumentException($"{section}:ShardSize must be 1..100000 (got {ShardSize}).");

@@ -31,7 +31,8 @@ public sealed class HistoryOptions
 
         if (WebhookUrl is { } hook && (!hook.IsAbsoluteUri || hook.Scheme is not ("http" or "https")))
         {
-            throw new ArgumentException($"{SectionName}:WebhookUrl must be an absolute http(s) address (got '{hook}').");
+            // A webhook address often carries a token: the message says what is wrong with it, never what it is.
+            throw new ArgumentException($"{SectionName}:WebhookUrl must be an absolute http(s) address (got {(hook.IsAbsoluteUri ? $"scheme '{hook.Scheme}'" : "a relative address")}).");
         }
 
         if (ProgressInterval < TimeSpan.FromMilliseconds(100) || ProgressInterval > TimeSpan.FromMinutes(10))

@@ -37,8 +37,13 @@ public sealed class IcdiffClusterOptions
     /// <summary>How often the silo checks that it is still listed in the membership table (see MembershipGuard).</summary>
     public TimeSpan MembershipCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
 
-    public void Validate()
+    /// <summary>The address the web host listens on; valid once <see cref="Validate"/> has passed.</summary>
+    public string ListenUrl => $"http://{(System.Net.IPAddress.Parse(HttpAddress).AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{HttpAddress}]" : HttpAddress)}:{HttpPort}";
+
+    /// <summary>Throws naming the key of the first invalid value. <paramref name="environment"/> looks up the pod's variables (default: this process's).</summary>
+    public void Validate(Func<string, string?>? environment = null)
     {
+        environment ??= Environment.GetEnvironmentVariable;
         if (MembershipCheckInterval < TimeSpan.FromMilliseconds(100) || MembershipCheckInterval > TimeSpan.FromMinutes(10))
         {
             throw new ArgumentException($"{SectionName}:MembershipCheckInterval must be 100 ms .. 10 min (got {MembershipCheckInterval}).");
@@ -47,6 +52,16 @@ public sealed class IcdiffClusterOptions
         if (string.IsNullOrWhiteSpace(Redis))
         {
             throw new ArgumentException($"{SectionName}:Redis is required (a Redis connection string, e.g. localhost:6379).");
+        }
+
+        try
+        {
+            _ = StackExchange.Redis.ConfigurationOptions.Parse(Redis);
+        }
+        catch (ArgumentException)
+        {
+            // The string may hold a password: name the key, not the value.
+            throw new ArgumentException($"{SectionName}:Redis is not a Redis connection string (host:port[,password=...]).");
         }
 
         if (SiloPort is < 1 or > 65535 || GatewayPort is < 1 or > 65535 || SiloPort == GatewayPort)
@@ -66,7 +81,7 @@ public sealed class IcdiffClusterOptions
 
         if (Kubernetes)
         {
-            var missing = PodVariables.Where(v => string.IsNullOrEmpty(Environment.GetEnvironmentVariable(v))).ToArray();
+            var missing = PodVariables.Where(v => string.IsNullOrEmpty(environment(v))).ToArray();
             if (missing.Length > 0)
             {
                 throw new ArgumentException($"{SectionName}:Kubernetes is set but the pod does not define {string.Join(", ", missing)} (the Helm chart sets them from the downward API).");

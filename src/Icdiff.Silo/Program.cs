@@ -17,22 +17,36 @@ using StackExchange.Redis;
 
 // A cluster silo. Configuration from environment variables (Icdiff__Cluster__Redis, Icdiff__Silo__Roles,
 // Icdiff__Silo__DataDirectory, Icdiff__History__Postgres, Icdiff__Scheduling__Schedules__<name>__Cron, ...) or
-// appsettings.json; OTEL_EXPORTER_OTLP_ENDPOINT turns on OTLP export.
-var builder = WebApplication.CreateBuilder(args);
-builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
-var cluster = builder.Configuration.GetSection(IcdiffClusterOptions.SectionName).Get<IcdiffClusterOptions>() ?? new IcdiffClusterOptions();
-var listenUrl = $"http://{FormatHost(cluster.HttpAddress)}:{cluster.HttpPort}";
-try
+// appsettings.json; OTEL_EXPORTER_OTLP_ENDPOINT turns on OTLP export. `icdiff-silo --check-config` only checks the
+// configuration: one line per bad, unknown or unused setting and exit 2, or exit 0.
+const string CheckConfigSwitch = "--check-config";
+var checkOnly = args.Contains(CheckConfigSwitch, StringComparer.Ordinal);
+// Removed before the command line becomes configuration, where a bare switch would swallow the next argument.
+var builder = WebApplication.CreateBuilder([.. args.Where(a => a != CheckConfigSwitch)]);
+// Default levels as configuration, so Logging:LogLevel:<category> overrides them (see SiloLogLevels).
+SiloLogLevels.AddTo(builder.Configuration);
+var problems = SiloSettingsCheck.Check(builder.Configuration);
+var refused = checkOnly ? problems : [.. problems.Where(p => p.Kind == SettingProblemKind.Invalid)];
+foreach (var problem in refused)
 {
-    cluster.Validate();
-    // The replication dashboard (and the Orleans Dashboard) beyond loopback need an API key.
-    (builder.Configuration.GetSection(IcdiffDashboardOptions.SectionName).Get<IcdiffDashboardOptions>() ?? new IcdiffDashboardOptions()).Validate([listenUrl]);
+    Console.Error.WriteLine($"icdiff-silo: error: {problem.Message}");
 }
-catch (ArgumentException ex)
+
+if (refused.Count > 0)
 {
-    Console.Error.WriteLine($"icdiff-silo: error: {ex.Message}");
     return 2;
 }
+
+// Bound only now: a value the binder cannot convert has been reported above, naming its key.
+var cluster = builder.Configuration.GetSection(IcdiffClusterOptions.SectionName).Get<IcdiffClusterOptions>() ?? new IcdiffClusterOptions();
+if (checkOnly)
+{
+    var audit = builder.Configuration.GetSection(AuditSiloOptions.SectionName).Get<AuditSiloOptions>() ?? new AuditSiloOptions();
+    Console.WriteLine($"icdiff-silo: configuration ok: roles {audit.Roles}, web host {cluster.ListenUrl}{(IcdiffDashboardOptions.IsLoopback(cluster.ListenUrl) ? "" : " (behind the dashboard key)")}.");
+    return 0;
+}
+
+var listenUrl = cluster.ListenUrl;
 
 ConnectionMultiplexer redis;
 try
@@ -108,6 +122,11 @@ builder.Services.AddOpenTelemetry()
 builder.WebHost.UseUrls(listenUrl);
 
 var app = builder.Build();
+foreach (var problem in problems)
+{
+    SiloLog.SettingNotUsed(app.Logger, problem.Message);
+}
+
 // Probes and scrapers reach /healthz and /metrics without the key; every page needs it off loopback.
 app.UseDashboardAccess("/healthz", "/metrics");
 // Ready once this silo is an active member of the cluster (the web host starts before the silo has joined).
@@ -140,5 +159,3 @@ static Icdiff.History.HistoryStoreException? FindHistoryError(Exception? ex) => 
     AggregateException aggregate => aggregate.InnerExceptions.Select(FindHistoryError).FirstOrDefault(e => e is not null),
     _ => FindHistoryError(ex.InnerException),
 };
-
-static string FormatHost(string address) => IPAddress.Parse(address).AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address;

@@ -75,6 +75,16 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task DemoHelp_ListsTheSmallCorpusOption()
+    {
+        var (code, stdout, stderr) = await CliProcess.RunAsync(Quick, "demo", "--help");
+
+        Assert.True(code == 0, stderr);
+        var line = Assert.Single(stdout.Split('\n'), l => l.TrimStart().StartsWith("--small", StringComparison.Ordinal));
+        Assert.Contains("160 gallery images", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Demo_Small_WritesTheThreeReportsWithTrueRatesInsideIntervals()
     {
         var root = Directory.CreateTempSubdirectory("icdiff-demo-").FullName;

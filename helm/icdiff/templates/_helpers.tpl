@@ -10,7 +10,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
 
-{{/* Environment shared by both silo roles: pod identity for Kubernetes hosting, Redis, storage, Milvus, telemetry. */}}
+{{/*
+Environment of every silo: pod identity for Kubernetes hosting, Redis, the web host and its key, the data directory,
+the history store (every silo's dashboard reads it), blob storage, telemetry. Settings that only one role reads are
+in icdiff.coordinatorEnv and in the worker Deployment, so that each pod gets only what it reads (the cluster id comes
+from ORLEANS_CLUSTER_ID under Kubernetes hosting, so Icdiff__Cluster__ClusterId is not set).
+*/}}
 {{- define "icdiff.siloEnv" -}}
 - name: POD_NAME
   valueFrom: { fieldRef: { fieldPath: metadata.name } }
@@ -26,8 +31,6 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   value: "true"
 - name: Icdiff__Cluster__ServiceId
   value: {{ .Values.serviceId | quote }}
-- name: Icdiff__Cluster__ClusterId
-  value: {{ .Values.clusterId | quote }}
 - name: Icdiff__Cluster__SiloPort
   value: {{ .Values.ports.silo | quote }}
 - name: Icdiff__Cluster__GatewayPort
@@ -44,6 +47,29 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - name: Icdiff__History__Postgres
   valueFrom: { secretKeyRef: { name: {{ .Values.history.existingSecret | quote }}, key: {{ .Values.history.secretKey | quote }} } }
 {{- end }}
+- name: Icdiff__Dashboard__ApiKey
+  valueFrom: { secretKeyRef: { name: {{ .Values.dashboard.apiKeySecret | quote }}, key: apiKey } }
+{{- if .Values.blob.existingSecret }}
+- name: Icdiff__Blob__ConnectionString
+  valueFrom: { secretKeyRef: { name: {{ .Values.blob.existingSecret | quote }}, key: {{ .Values.blob.secretKey | quote }} } }
+{{- end }}
+{{- if .Values.blob.serviceUriTemplate }}
+- name: Icdiff__Blob__ServiceUriTemplate
+  value: {{ .Values.blob.serviceUriTemplate | quote }}
+{{- end }}
+{{- if .Values.otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ .Values.otlpEndpoint | quote }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Environment only coordinators read: the schedules their reminders run, and the alerts of the runs they drive. */}}
+{{- define "icdiff.coordinatorEnv" -}}
+- name: Icdiff__Silo__Roles
+  value: "coordinator"
 {{- if .Values.history.ratioLimit }}
 - name: Icdiff__History__RatioLimit
   value: {{ .Values.history.ratioLimit | quote }}
@@ -56,8 +82,6 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - name: Icdiff__History__WebhookUrl
   valueFrom: { secretKeyRef: { name: {{ .Values.history.webhookSecret | quote }}, key: url } }
 {{- end }}
-- name: Icdiff__Dashboard__ApiKey
-  valueFrom: { secretKeyRef: { name: {{ .Values.dashboard.apiKeySecret | quote }}, key: apiKey } }
 {{- range $name, $s := .Values.schedules }}
 - name: Icdiff__Scheduling__Schedules__{{ $name }}__Cron
   value: {{ $s.cron | default "" | quote }}
@@ -77,30 +101,53 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 - name: Icdiff__Scheduling__Schedules__{{ $name }}__MinLevel
   value: {{ $s.minLevel | quote }}
 {{- end }}
+{{- if $s.candidates }}
+- name: Icdiff__Scheduling__Schedules__{{ $name }}__Candidates
+  value: {{ $s.candidates | quote }}
 {{- end }}
-{{- if .Values.blob.existingSecret }}
-- name: Icdiff__Blob__ConnectionString
-  valueFrom: { secretKeyRef: { name: {{ .Values.blob.existingSecret | quote }}, key: {{ .Values.blob.secretKey | quote }} } }
+{{- if $s.shardSize }}
+- name: Icdiff__Scheduling__Schedules__{{ $name }}__ShardSize
+  value: {{ $s.shardSize | quote }}
 {{- end }}
-{{- if .Values.blob.serviceUriTemplate }}
-- name: Icdiff__Blob__ServiceUriTemplate
-  value: {{ .Values.blob.serviceUriTemplate | quote }}
 {{- end }}
-{{- if .Values.milvus.uri }}
-- name: Icdiff__Milvus__Uri
-  value: {{ .Values.milvus.uri | quote }}
-- name: Icdiff__Milvus__Collection
-  value: {{ .Values.milvus.collection | quote }}
+{{- with .Values.coordinator.extraEnv }}
+{{ toYaml . }}
 {{- end }}
-{{- if .Values.milvus.existingSecret }}
-- name: Icdiff__Milvus__Token
-  valueFrom: { secretKeyRef: { name: {{ .Values.milvus.existingSecret | quote }}, key: {{ .Values.milvus.secretKey | quote }} } }
+{{- end -}}
+
+{{/* Environment only workers read: their share of the work, checkpoints, the GPU provider. */}}
+{{- define "icdiff.workerEnv" -}}
+- name: Icdiff__Silo__Roles
+  value: "worker"
+- name: Icdiff__Silo__MaxShardsInFlight
+  value: {{ .Values.worker.maxShardsInFlight | quote }}
+- name: Icdiff__Silo__CheckpointItems
+  value: {{ .Values.worker.checkpointItems | quote }}
+{{- if .Values.worker.gpu.enabled }}
+- name: Icdiff__Onnx__ExecutionProvider
+  value: "cuda"
 {{- end }}
-{{- if .Values.otlpEndpoint }}
-- name: OTEL_EXPORTER_OTLP_ENDPOINT
-  value: {{ .Values.otlpEndpoint | quote }}
+{{- with .Values.worker.extraEnv }}
+{{ toYaml . }}
 {{- end }}
-{{- with .Values.extraEnv }}
+{{- end -}}
+
+{{/*
+Pod annotations: Prometheus' scrape annotations follow ports.http (the silo serves /metrics on its web host), then
+podAnnotations. A prometheus.io key in podAnnotations would repeat a key of the same map, so it is refused.
+*/}}
+{{- define "icdiff.podAnnotations" -}}
+{{- if .Values.metrics.scrapeAnnotations }}
+{{- range $key := list "prometheus.io/scrape" "prometheus.io/port" "prometheus.io/path" }}
+{{- if hasKey $.Values.podAnnotations $key }}
+{{- fail (printf "podAnnotations.%s: the chart sets it from ports.http and metrics.scrapeAnnotations; remove it, or set metrics.scrapeAnnotations=false" $key) }}
+{{- end }}
+{{- end }}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .Values.ports.http | quote }}
+prometheus.io/path: /metrics
+{{- end }}
+{{- with .Values.podAnnotations }}
 {{ toYaml . }}
 {{- end }}
 {{- end -}}

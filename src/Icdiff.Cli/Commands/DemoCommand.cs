@@ -18,7 +18,7 @@ internal static class DemoCommand
 
     public static Command Create()
     {
-        var small = new Option<bool>("--small") { Description = "A small corpus (tests, quick look).", Hidden = true };
+        var small = new Option<bool>("--small") { Description = "A small corpus instead: 160 gallery images and two models of 40 images each (a quick look; the intervals are wide)." };
         var common = new CommonAuditOptions();
         var command = new Command("demo", "Generate a synthetic gallery and model corpora with known replication rates, audit them, compare.") { small };
         common.AddTo(command);
