@@ -54,7 +54,8 @@ public sealed class TwoStageRetriever(ICandidateIndex index, IEmbeddingStore emb
                 }
 
                 scores.Add(rule.Score(generated[i], candidate));
-                // The source is the gallery key a report shows; an index that keeps none is tied by its ids.
+                // The source is the gallery key a report shows; an index that keeps none is tied by its ids, zero-padded
+                // so that ordinal order is numeric order.
                 keys.Add(hit.Source ?? hit.Id.ToString("D16", CultureInfo.InvariantCulture));
                 scoredHits.Add(hit);
             }

@@ -49,8 +49,9 @@ internal struct TopK(int capacity, List<string> keys)
             return a.ProxyScore < b.ProxyScore;
         }
 
-        // One key twice (an image changed and appended, before the seal drops the older entry): the earlier entry first.
         var byKey = GalleryRanking.Compare(a.ProxyScore, keys[a.Ordinal], b.ProxyScore, keys[b.Ordinal]);
+        // Equal keys are one image added twice (changed, appended, its older entry not yet dropped by the seal): the
+        // earlier entry ranks first, which is all that insertion order still decides.
         return byKey != 0 ? byKey > 0 : a.Ordinal > b.Ordinal;
     }
 
