@@ -21,6 +21,8 @@ public sealed class CosineThresholdsRule : ScoringRule
 
     public override string Name => RuleName;
 
+    public override bool LevelFollowsSimilarity => true;
+
     public override int Tokens => 1;
 
     public IReadOnlyList<float> Thresholds => _thresholds;

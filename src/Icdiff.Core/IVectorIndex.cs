@@ -16,7 +16,8 @@ public interface IVectorIndex
 
     /// <summary>
     /// Top-<paramref name="k"/> candidates by proxy cosine for each of <paramref name="queryCount"/> proxies,
-    /// best first, written to <paramref name="results"/> (queryCount x k; fewer when the gallery is smaller).
+    /// best first, written to <paramref name="results"/> (queryCount x k; fewer when the gallery is smaller). Equal
+    /// scores are ranked by key (<see cref="GalleryRanking.Compare"/>), never by insertion order.
     /// </summary>
     void Search(ReadOnlySpan<float> proxies, int queryCount, int k, Span<IndexCandidate> results, Span<int> found);
 }

@@ -23,6 +23,8 @@ public sealed class MaxTokenCosineRule : ScoringRule
 
     public override string Name => RuleName;
 
+    public override bool LevelFollowsSimilarity => true;
+
     public override int Tokens { get; }
 
     public IReadOnlyList<float> Thresholds => _levels.Thresholds;

@@ -13,6 +13,13 @@ public abstract class ScoringRule
 
     public abstract PairScore Score(ReadOnlySpan<float> generated, ReadOnlySpan<float> gallery);
 
+    /// <summary>
+    /// True when the level is a function of <see cref="PairScore.Similarity"/> alone (thresholds on one cosine), so
+    /// two scores with nearly equal cosines differ in level only where a threshold falls between them, which is float
+    /// noise, not a verdict (see <see cref="GalleryRanking.Indistinguishable"/>).
+    /// </summary>
+    public virtual bool LevelFollowsSimilarity => false;
+
     /// <summary>One line for reports, so a ratio is never shown without the rule that produced it.</summary>
     public abstract string Describe();
 }

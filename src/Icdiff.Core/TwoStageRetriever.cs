@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
 namespace Icdiff.Core;
 
 /// <summary>The best gallery match of one generated image after exact re-scoring, with how many candidates were scored.</summary>
@@ -10,7 +13,8 @@ public readonly record struct RetrievedMatch(long GalleryId, PairScore Score, in
 /// Retrieval for multi-vector models at scale: the candidate index returns the top-k gallery entries by proxy
 /// cosine, then every candidate is re-scored exactly with the scoring rule on the full embeddings (all tokens).
 /// The result equals exhaustive exact scoring whenever the exact best match is among the k proxy candidates;
-/// how often that holds is measured (recall of the best match), not assumed.
+/// how often that holds is measured (recall of the best match), not assumed. Candidates the rule cannot tell apart go
+/// to the smallest source key (<see cref="GalleryRanking.PickBest"/>), so copies of one image always give the same match.
 /// </summary>
 public sealed class TwoStageRetriever(ICandidateIndex index, IEmbeddingStore embeddings, ScoringRule rule, int tokens, int dim)
 {
@@ -33,10 +37,14 @@ public sealed class TwoStageRetriever(ICandidateIndex index, IEmbeddingStore emb
         var wanted = hits.SelectMany(h => h).Select(h => h.Id).ToHashSet();
         var full = await embeddings.GetAsync(wanted, cancellationToken);
         var results = new RetrievedMatch[generated.Count];
+        var scores = new List<PairScore>(k);
+        var keys = new List<string>(k);
+        var scoredHits = new List<VectorHit>(k);
         for (var i = 0; i < generated.Count; i++)
         {
-            var best = RetrievedMatch.None;
-            var scored = 0;
+            scores.Clear();
+            keys.Clear();
+            scoredHits.Clear();
             foreach (var hit in hits[i])
             {
                 if (!full.TryGetValue(hit.Id, out var candidate))
@@ -45,15 +53,17 @@ public sealed class TwoStageRetriever(ICandidateIndex index, IEmbeddingStore emb
                     continue;
                 }
 
-                scored++;
-                var score = rule.Score(generated[i], candidate);
-                if (score > best.Score || (score.CompareTo(best.Score) == 0 && hit.Id < best.GalleryId))
-                {
-                    best = new RetrievedMatch(hit.Id, score, 0, hit.Source);
-                }
+                scores.Add(rule.Score(generated[i], candidate));
+                // The source is the gallery key a report shows; an index that keeps none is tied by its ids, zero-padded
+                // so that ordinal order is numeric order.
+                keys.Add(hit.Source ?? hit.Id.ToString("D16", CultureInfo.InvariantCulture));
+                scoredHits.Add(hit);
             }
 
-            results[i] = best with { CandidatesScored = scored };
+            var best = GalleryRanking.PickBest(rule, CollectionsMarshal.AsSpan(scores), CollectionsMarshal.AsSpan(keys));
+            results[i] = best < 0
+                ? RetrievedMatch.None
+                : new RetrievedMatch(scoredHits[best].Id, scores[best], scores.Count, scoredHits[best].Source);
         }
 
         return results;

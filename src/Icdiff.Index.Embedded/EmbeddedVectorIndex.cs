@@ -8,7 +8,9 @@ namespace Icdiff.Index.Embedded;
 /// <summary>
 /// Exact top-k by proxy cosine over every gallery entry. Vectors are normalised on insertion, so a cosine is one
 /// SIMD dot product; queries are processed in parallel and each scans the gallery in cache-sized blocks.
-/// Full embeddings are kept alongside for exact re-scoring (for single-token models they are the proxies).
+/// Full embeddings are kept alongside for exact re-scoring (for single-token models they are the proxies). Ordinals
+/// follow insertion (the order gallery batches finished), so equal scores are ranked by key instead
+/// (<see cref="GalleryRanking"/>): a search gives the same candidates whatever order the gallery was added in.
 /// Not thread-safe for writes; searches may run concurrently once writing is done.
 /// </summary>
 public sealed class EmbeddedVectorIndex : IVectorIndex
@@ -122,6 +124,7 @@ public sealed class EmbeddedVectorIndex : IVectorIndex
         var output = new IndexCandidate[queryCount * k];
         var counts = new int[queryCount];
         var gallery = _proxies;
+        var keys = _keys;
         var count = Count;
         var dim = Dim;
         // Each worker takes a share of the queries and walks the gallery in cache-sized chunks, scoring its queries
@@ -136,7 +139,7 @@ public sealed class EmbeddedVectorIndex : IVectorIndex
             var heaps = new TopK[last - first];
             for (var i = 0; i < heaps.Length; i++)
             {
-                heaps[i] = new TopK(take);
+                heaps[i] = new TopK(take, keys);
             }
 
             for (var start = 0; start < count; start += chunk)

@@ -2,8 +2,13 @@ using Icdiff.Core;
 
 namespace Icdiff.Index.Embedded;
 
-/// <summary>A fixed-size min-heap keeping the k highest scores seen; ties keep the earlier ordinal.</summary>
-internal struct TopK(int capacity)
+/// <summary>
+/// A fixed-size min-heap keeping the k best candidates seen, in <see cref="GalleryRanking"/>'s order: equal scores
+/// are ranked by gallery key, so which of several equal-scoring entries survives the cut at k never depends on the
+/// order they were added in (ordinals follow the order gallery batches finished). The keys are read only on an
+/// exact tie; the common case, a score below the current k-th, costs one comparison as before.
+/// </summary>
+internal struct TopK(int capacity, List<string> keys)
 {
     private readonly IndexCandidate[] _heap = new IndexCandidate[capacity];
     private int _count;
@@ -15,7 +20,7 @@ internal struct TopK(int capacity)
             _heap[_count] = new IndexCandidate(ordinal, score);
             SiftUp(_count++);
         }
-        else if (score > _heap[0].ProxyScore)
+        else if (score >= _heap[0].ProxyScore && (score > _heap[0].ProxyScore || Worse(_heap[0], new IndexCandidate(ordinal, score))))
         {
             _heap[0] = new IndexCandidate(ordinal, score);
             SiftDown(0);
@@ -36,15 +41,26 @@ internal struct TopK(int capacity)
         return n;
     }
 
-    private static bool Less(IndexCandidate a, IndexCandidate b) =>
-        a.ProxyScore < b.ProxyScore || (a.ProxyScore == b.ProxyScore && a.Ordinal > b.Ordinal);
+    /// <summary>Whether <paramref name="a"/> ranks after <paramref name="b"/>: a lower score, or an equal score under a larger key.</summary>
+    private readonly bool Worse(IndexCandidate a, IndexCandidate b)
+    {
+        if (a.ProxyScore != b.ProxyScore)
+        {
+            return a.ProxyScore < b.ProxyScore;
+        }
+
+        var byKey = GalleryRanking.Compare(a.ProxyScore, keys[a.Ordinal], b.ProxyScore, keys[b.Ordinal]);
+        // Equal keys are one image added twice (changed, appended, its older entry not yet dropped by the seal): the
+        // earlier entry ranks first, which is all that insertion order still decides.
+        return byKey != 0 ? byKey > 0 : a.Ordinal > b.Ordinal;
+    }
 
     private readonly void SiftUp(int i)
     {
         while (i > 0)
         {
             var parent = (i - 1) / 2;
-            if (!Less(_heap[i], _heap[parent]))
+            if (!Worse(_heap[i], _heap[parent]))
             {
                 break;
             }
@@ -60,12 +76,12 @@ internal struct TopK(int capacity)
         {
             var left = (2 * i) + 1;
             var smallest = i;
-            if (left < _count && Less(_heap[left], _heap[smallest]))
+            if (left < _count && Worse(_heap[left], _heap[smallest]))
             {
                 smallest = left;
             }
 
-            if (left + 1 < _count && Less(_heap[left + 1], _heap[smallest]))
+            if (left + 1 < _count && Worse(_heap[left + 1], _heap[smallest]))
             {
                 smallest = left + 1;
             }

@@ -313,22 +313,22 @@ public sealed partial class ImagePipeline : IAsyncDisposable
         var candidates = new IndexCandidate[items.Length * k];
         var found = new int[items.Length];
         index.Search(proxies, items.Length, k, candidates, found);
+        var scores = new PairScore[k];
+        var keys = new string[k];
         for (var i = 0; i < items.Length; i++)
         {
             var w = items[i];
-            var best = PairScore.Nothing;
-            var bestCandidate = default(IndexCandidate);
-            foreach (var candidate in candidates.AsSpan(i * k, found[i]))
+            var row = candidates.AsSpan(i * k, found[i]);
+            for (var c = 0; c < row.Length; c++)
             {
-                var score = rule.Score(w.Embedding, index.EmbeddingOf(candidate.Ordinal));
-                if (score > best)
-                {
-                    best = score;
-                    bestCandidate = candidate;
-                }
+                scores[c] = rule.Score(w.Embedding, index.EmbeddingOf(row[c].Ordinal));
+                keys[c] = index.KeyOf(row[c].Ordinal);
             }
 
-            var match = new MatchResult(index.KeyOf(bestCandidate.Ordinal), best.Level, best.Similarity, bestCandidate.ProxyScore);
+            // Copies of one image score alike up to float noise; the tie rule, not the order they were indexed in, picks one.
+            // The gallery is not empty, so every query has at least one candidate.
+            var best = GalleryRanking.PickBest(rule, scores.AsSpan(0, row.Length), keys.AsSpan(0, row.Length));
+            var match = new MatchResult(keys[best], scores[best].Level, scores[best].Similarity, row[best].ProxyScore);
             w.State.Complete(w.Index, new ItemOutcome(w.Item, SkipReason.None, null, null, match));
         }
     }

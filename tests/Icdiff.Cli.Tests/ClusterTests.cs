@@ -152,6 +152,55 @@ public sealed partial class ClusterTests
         }
     }
 
+    /// <summary>
+    /// A gallery with exact duplicates (see <see cref="DuplicateGallery"/>): on a cluster, where gallery batches finish
+    /// on two worker silos in whatever order they finish, every match is the one the embedded run finds, under the
+    /// smallest key of its copies; a shuffled listing with other batch sizes gives it too.
+    /// </summary>
+    [Fact]
+    public async Task DuplicateGalleryImages_GiveTheEmbeddedMatches_OnACluster()
+    {
+        Assert.SkipWhen(!File.Exists("/usr/bin/redis-server"), "redis-server is not installed (Debian redis-server; .ci/run installs it)");
+        var root = Directory.CreateTempSubdirectory("icdiff-cluster-ties-").FullName;
+        var corpus = DuplicateGallery.Build(Path.Combine(root, "corpus"));
+        var embedded = await DuplicateGalleryTests.AuditAsync(root, "embedded", corpus.GalleryPath, corpus.GeneratedPath, 1);
+        corpus.AssertMatchesTakeTheSmallestKey(embedded);
+
+        var redisPort = FreePort();
+        var redis = Start("/usr/bin/redis-server", ["--port", redisPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], null);
+        var connection = $"127.0.0.1:{redisPort}";
+        await WaitForPortAsync(redisPort);
+        // SQLite history under the data directory: this test is about matches, not about the history store.
+        History = null;
+        int[] httpPorts = [FreePort(), FreePort()];
+        var silos = StartSilos(connection, Path.Combine(root, "cluster-data"), [FreePort(), FreePort()], [FreePort(), FreePort()], httpPorts);
+        try
+        {
+            await WaitUntilActiveAsync(silos, httpPorts);
+            foreach (var (name, gallery, shardSize) in new[] { ("cluster-folder", corpus.GalleryPath, 1), ("cluster-manifest", corpus.ShuffledManifest, 2) })
+            {
+                var run = await CliProcess.RunAsync(TimeSpan.FromMinutes(3), null, null, ["audit", "--gallery", gallery, "--generated", $"model-a={corpus.GeneratedPath}",
+                    "--shard-size", shardSize.ToString(System.Globalization.CultureInfo.InvariantCulture), "--cluster", connection, "--out", Path.Combine(root, name)]);
+                Assert.True(run.ExitCode == 0, $"{run.Stdout}\n{run.Stderr}\n{SiloLogs(silos)}");
+                Assert.Equal(embedded, await File.ReadAllLinesAsync(Path.Combine(root, name, "matches.csv"), Token));
+            }
+        }
+        finally
+        {
+            foreach (var silo in silos)
+            {
+                if (!silo.HasExited)
+                {
+                    silo.Kill(entireProcessTree: true);
+                }
+
+                silo.Dispose();
+            }
+
+            redis.Kill();
+        }
+    }
+
     /// <summary>SIGTERM, as a service manager stops Redis: it writes its append-only file out and exits.</summary>
     private static async Task TerminateAsync(Process process)
     {

@@ -63,6 +63,22 @@ public sealed class TwoStageRetrievalTests
         Assert.Equal(3, index.LastK);
     }
 
+    [Fact]
+    public async Task Retriever_CopiesUnderSeveralIds_MatchTheSmallestSourceKey()
+    {
+        // Identical pixels in different bytes are separate ids with equal embeddings: the smaller source key wins,
+        // not the first candidate or the smaller id.
+        var rule = new CosineThresholdsRule([0.5f, 0.6f, 0.7f, 0.8f, 0.9f]);
+        float[] image = [0.6f, 0.8f];
+        var index = new FixedCandidates([new VectorHit(10, 1f, "photos/x.png"), new VectorHit(30, 1f, "mirror/x.png"), new VectorHit(20, 0.2f, "other.png")]);
+        var store = new Store(new Dictionary<long, float[]> { [10] = image, [20] = [1, 0], [30] = image });
+        var retriever = new TwoStageRetriever(index, store, rule, 1, 2);
+
+        var best = (await retriever.FindBestAsync([image], 3, Token)).Single();
+
+        Assert.Equal((30L, "mirror/x.png", 5, 3), (best.GalleryId, best.Source, best.Score.Level, best.CandidatesScored));
+    }
+
     private sealed class FixedCandidates(IReadOnlyList<VectorHit> hits) : ICandidateIndex
     {
         public int LastK { get; private set; }

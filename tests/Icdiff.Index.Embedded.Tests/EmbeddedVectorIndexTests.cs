@@ -63,13 +63,61 @@ public sealed class EmbeddedVectorIndexTests
             var query = proxies.AsSpan(q * dim, dim).ToArray();
             var expected = Enumerable.Range(0, index.Count)
                 .Select(i => (Ordinal: i, Score: Dot(query, index.ProxyOf(i))))
-                .OrderByDescending(x => x.Score).ThenBy(x => x.Ordinal).Take(k).ToArray();
+                .OrderByDescending(x => x.Score).ThenBy(x => index.KeyOf(x.Ordinal), StringComparer.Ordinal).Take(k).ToArray();
             Assert.Equal(expected.Length, found[q]);
             for (var r = 0; r < k; r++)
             {
                 Assert.Equal(expected[r].Ordinal, results[(q * k) + r].Ordinal);
                 Assert.Equal(expected[r].Score, results[(q * k) + r].ProxyScore, 1e-5f);
             }
+        }
+    }
+
+    [Theory]
+    [InlineData(48, 1)]
+    [InlineData(48, 5)] // four queries share the gallery loads, the fifth goes alone: both kernels
+    [InlineData(13, 4)] // not a multiple of the SIMD width
+    public void Search_EqualScoresAtTheCutOfK_KeepTheSmallestKeys_WhateverTheInsertionOrder(int dim, int queries)
+    {
+        var random = new Random(dim + queries);
+        var copy = RandomUnit(random, dim);
+        var others = Enumerable.Range(0, 40).Select(i => ($"other-{i:D2}", RandomUnit(random, dim))).ToList();
+        // Six copies of one vector, so six exactly equal scores for every query, and a cut at k = 3 through them.
+        string[] copies = ["zz/copy", "m/copy", "a/copy-2", "a/copy-10", "B/copy", "photos/copy"];
+        string[] expected = ["B/copy", "a/copy-10", "a/copy-2"];
+        const int K = 3;
+        var proxies = new float[queries * dim];
+        for (var q = 0; q < queries; q++)
+        {
+            // Queries near the copy, so the copies are the top candidates and the cut at k falls among them.
+            var query = copy.Select(x => x + (0.05f * (float)((random.NextDouble() * 2) - 1))).ToArray();
+            EmbeddingMath.NormaliseTokens(query, 1);
+            query.CopyTo(proxies, q * dim);
+        }
+
+        string[]? first = null;
+        for (var order = 0; order < 6; order++)
+        {
+            var entries = copies.Select(key => (key, copy)).Concat(others).ToArray();
+            random.Shuffle(entries);
+            var index = new EmbeddedVectorIndex(1, dim);
+            foreach (var (key, vector) in entries)
+            {
+                index.Add(key, "s", vector);
+            }
+
+            var results = new IndexCandidate[queries * K];
+            var found = new int[queries];
+            index.Search(proxies, queries, K, results, found);
+
+            var keys = results.Select(r => index.KeyOf(r.Ordinal)).ToArray();
+            for (var q = 0; q < queries; q++)
+            {
+                Assert.Equal(expected, keys.AsSpan(q * K, K).ToArray());
+            }
+
+            first ??= keys;
+            Assert.Equal(first, keys);
         }
     }
 
