@@ -40,16 +40,32 @@ internal static class AuditRunner
 
         cancellationToken.ThrowIfCancellationRequested();
         var models = new List<ModelReport>();
+        ModelReport? control = null;
         foreach (var model in request.Generated)
         {
             var aggregate = grains.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(runId, model.Model));
             var summary = await ClusterRetry.RunAsync(() => aggregate.GetSummaryAsync(request.MinLevel), cancellationToken);
             var matches = await ClusterRetry.RunAsync(aggregate.GetAllMatchesAsync, cancellationToken);
             var skips = await ClusterRetry.RunAsync(aggregate.GetAllSkipsAsync, cancellationToken);
-            models.Add(new ModelReport(model.Location, summary, matches, skips, null));
+            var report = new ModelReport(model.Location, summary, matches, skips, null);
+            if (model.Model == AuditRequest.ControlModel)
+            {
+                control = report;
+            }
+            else
+            {
+                models.Add(report);
+            }
         }
 
-        var criterion = new ReplicaCriterion(request.MinLevel, request.Candidates);
+        if (control is not null)
+        {
+            // A model clears the floor when even its interval's low end lies above the control's false-replica rate.
+            var floor = control.Summary.Ratio;
+            models = [.. models.Select(m => m with { ClearsControl = m.Summary.Lower > floor })];
+        }
+
+        var criterion = new ReplicaCriterion(request.MinLevel, request.Candidates, request.EffectiveMatchRule);
         return new AuditReport(
             runId,
             request.GalleryLocation,
@@ -61,6 +77,9 @@ internal static class AuditRunner
             request.MinLevel,
             status.StartedAt ?? DateTimeOffset.UtcNow,
             status.FinishedAt ?? DateTimeOffset.UtcNow,
-            models);
+            models,
+            request.EffectiveMatchRule,
+            status.GradedLevels,
+            control);
     }
 }

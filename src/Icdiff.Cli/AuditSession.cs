@@ -92,6 +92,11 @@ internal static partial class AuditSession
 
     private static void CheckModelName(string name, string option)
     {
+        if (name == AuditRequest.ControlModel)
+        {
+            throw new CliError($"{option} model name '{name}' is reserved for the --control corpus.");
+        }
+
         if (!ModelName().IsMatch(name))
         {
             throw new CliError($"{option} model name '{name}' may only use letters, digits, '.', '_' and '-' (at most 64).");
@@ -101,7 +106,7 @@ internal static partial class AuditSession
     /// <summary>Checks everything that can be checked before a silo starts, so mistakes cost a second, not a run.</summary>
     public static async Task ValidateAsync(AuditRequest request, CancellationToken cancellationToken)
     {
-        new ReplicaCriterion(request.MinLevel, request.Candidates).Validate();
+        new ReplicaCriterion(request.MinLevel, request.Candidates, request.EffectiveMatchRule).Validate();
         if (request.ShardSize is < 1 or > 100_000)
         {
             throw new CliError($"--shard-size must be 1..100000 (got {request.ShardSize}).");
@@ -112,7 +117,7 @@ internal static partial class AuditSession
         await RequireImagesAsync(resolver, "--gallery", request.GalleryLocation, cancellationToken);
         foreach (var model in request.Generated)
         {
-            await RequireImagesAsync(resolver, $"--generated {model.Model}", model.Location, cancellationToken);
+            await RequireImagesAsync(resolver, model.Model == AuditRequest.ControlModel ? "--control" : $"--generated {model.Model}", model.Location, cancellationToken);
         }
     }
 
@@ -202,6 +207,12 @@ internal static partial class AuditSession
         output.WriteLine();
         output.WriteLine($"Model: {report.ModelName}; {report.ScoringRule}");
         output.WriteLine($"Criterion: {report.Criterion}");
+        if (report.Control is { } control)
+        {
+            var c = control.Summary;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Control floor: {c.Scanned} images not in the gallery, false-replica rate {ReportWriter.Percent(c.Ratio)} ({ReportWriter.Percent(c.Lower)} - {ReportWriter.Percent(c.Upper)}) under {report.MatchRule}{(c.AltRecorded ? $", {ReportWriter.Percent(c.AltRatio)} under {report.OtherMatchRule}" : "")}"));
+        }
+
         output.WriteLine($"Gallery: {report.GalleryIndexed} images indexed, {report.GallerySkipped.Count} skipped");
         var withTruth = report.Models.Any(m => m.TrueRate is not null);
         var header = string.Create(CultureInfo.InvariantCulture, $"{"model",-16} {"images",7} {"replicas",8} {"ratio",8} {"95% CI (Wilson)",-19} {"skipped",7}  levels 0/1/2/3/4/5");
@@ -209,7 +220,9 @@ internal static partial class AuditSession
         foreach (var model in report.Models)
         {
             var s = model.Summary;
-            var line = string.Create(CultureInfo.InvariantCulture, $"{s.Model,-16} {s.Scanned,7} {s.Replicas,8} {ReportWriter.Percent(s.Ratio),8} {ReportWriter.Percent(s.Lower) + " - " + ReportWriter.Percent(s.Upper),-19} {s.Skipped,7}  {string.Join('/', s.LevelHistogram)}");
+            // A level the model cannot grade reads "-", never a count.
+            var levels = string.Join('/', s.LevelHistogram.Select((count, level) => report.IsGraded(level) ? count.ToString(CultureInfo.InvariantCulture) : "-"));
+            var line = string.Create(CultureInfo.InvariantCulture, $"{s.Model,-16} {s.Scanned,7} {s.Replicas,8} {ReportWriter.Percent(s.Ratio),8} {ReportWriter.Percent(s.Lower) + " - " + ReportWriter.Percent(s.Upper),-19} {s.Skipped,7}  {levels}");
             if (model.TrueRate is { } truth)
             {
                 var inside = truth >= s.Lower && truth <= s.Upper;
@@ -217,6 +230,15 @@ internal static partial class AuditSession
             }
 
             output.WriteLine(line);
+        }
+
+        foreach (var model in report.Models)
+        {
+            var s = model.Summary;
+            var cumulative = string.Join(", ", model.CumulativeRatios.Select((r, i) => $">={i + 1}: {(report.IsGraded(i + 1) ? ReportWriter.Percent(r) : "n/g")}"));
+            var other = s.AltRecorded ? string.Create(CultureInfo.InvariantCulture, $"{ReportWriter.Percent(s.AltRatio)} ({ReportWriter.Percent(s.AltLower)} - {ReportWriter.Percent(s.AltUpper)})") : "not recorded";
+            var floor = model.ClearsControl is { } clears ? (clears ? "; clears the control floor" : "; does NOT clear the control floor") : "";
+            output.WriteLine($"{s.Model}: under {report.OtherMatchRule} {other}; by minimum level {cumulative}{floor}");
         }
     }
 

@@ -59,7 +59,7 @@ public sealed class CosineThresholdsRule : ScoringRule
         return level;
     }
 
-    public override PairScore Score(ReadOnlySpan<float> generated, ReadOnlySpan<float> gallery)
+    protected override PairScore ScoreAllLevels(ReadOnlySpan<float> generated, ReadOnlySpan<float> gallery)
     {
         if (generated.Length != gallery.Length || generated.Length == 0)
         {

@@ -29,7 +29,7 @@ public sealed class MaxTokenCosineRule : ScoringRule
 
     public IReadOnlyList<float> Thresholds => _levels.Thresholds;
 
-    public override PairScore Score(ReadOnlySpan<float> generated, ReadOnlySpan<float> gallery)
+    protected override PairScore ScoreAllLevels(ReadOnlySpan<float> generated, ReadOnlySpan<float> gallery)
     {
         if (generated.Length != gallery.Length || generated.Length % Tokens != 0 || generated.Length == 0)
         {

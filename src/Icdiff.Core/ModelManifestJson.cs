@@ -107,7 +107,13 @@ public static class ModelManifestJson
                     Fail("output.tokens", $"must be 6 for pdf-argmax (got {output.Tokens}).");
                 }
 
-                rule = new PdfArgmaxRule();
+                var tolerance = scoring.TieTolerance ?? PdfArgmaxRule.DefaultTieTolerance;
+                if (!(tolerance is >= 0 and <= 0.1f))
+                {
+                    Fail("scoring.tieTolerance", $"must be 0..0.1 (got {tolerance}).");
+                }
+
+                rule = new PdfArgmaxRule(tolerance);
                 break;
             case CosineThresholdsRule.RuleName:
                 if (output.Tokens != 1)
@@ -138,6 +144,23 @@ public static class ModelManifestJson
                 break;
             default:
                 throw new ModelManifestException($"model manifest '{source}': scoring.rule is '{scoring.Rule}'; use '{PdfArgmaxRule.RuleName}', '{CosineThresholdsRule.RuleName}' or '{MaxTokenCosineRule.RuleName}'.");
+        }
+
+        if (scoring.TieTolerance is not null && rule is not PdfArgmaxRule)
+        {
+            Fail("scoring.tieTolerance", $"applies to {PdfArgmaxRule.RuleName} only.");
+        }
+
+        if (scoring.GradedLevels is { } graded)
+        {
+            try
+            {
+                rule = rule.WithGradedLevels(graded);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ModelManifestException($"model manifest '{source}': scoring.gradedLevels: {ex.Message}", ex);
+            }
         }
 
         var onnxPath = Path.IsPathRooted(doc.Onnx!) ? doc.Onnx! : Path.GetFullPath(Path.Combine(baseDirectory, doc.Onnx!));
@@ -180,6 +203,8 @@ public static class ModelManifestJson
             {
                 Rule = manifest.Scoring.Name,
                 Thresholds = manifest.Scoring switch { CosineThresholdsRule c => [.. c.Thresholds], MaxTokenCosineRule m => [.. m.Thresholds], _ => null },
+                TieTolerance = manifest.Scoring is PdfArgmaxRule pdf && pdf.TieTolerance != PdfArgmaxRule.DefaultTieTolerance ? pdf.TieTolerance : null,
+                GradedLevels = manifest.Scoring.GradedLevels.Count == ReplicationLevels.Count ? null : [.. manifest.Scoring.GradedLevels],
             },
         };
         return JsonSerializer.Serialize(doc, Options);
@@ -233,5 +258,9 @@ public static class ModelManifestJson
         public string? Rule { get; set; }
 
         public float[]? Thresholds { get; set; }
+
+        public float? TieTolerance { get; set; }
+
+        public int[]? GradedLevels { get; set; }
     }
 }

@@ -10,11 +10,30 @@ public sealed class PdfArgmaxRule : ScoringRule
 {
     public const string RuleName = "pdf-argmax";
 
+    /// <summary>The default tie tolerance: cosines this close are float noise (an exact copy has six cosines of 1).</summary>
+    public const float DefaultTieTolerance = 1e-5f;
+
+    /// <param name="tieTolerance">
+    /// A token beats an earlier one (a higher level) only by more than this. For identical or near-identical images all
+    /// six cosines are 1 up to rounding, and a plain argmax would pick a level by rounding: an exact copy could read 0.
+    /// </param>
+    public PdfArgmaxRule(float tieTolerance = DefaultTieTolerance)
+    {
+        if (!(tieTolerance is >= 0 and <= 0.1f))
+        {
+            throw new ArgumentException($"the tie tolerance must be 0..0.1 (got {tieTolerance}).", nameof(tieTolerance));
+        }
+
+        TieTolerance = tieTolerance;
+    }
+
+    public float TieTolerance { get; }
+
     public override string Name => RuleName;
 
     public override int Tokens => ReplicationLevels.Count;
 
-    public override PairScore Score(ReadOnlySpan<float> generated, ReadOnlySpan<float> gallery)
+    protected override PairScore ScoreAllLevels(ReadOnlySpan<float> generated, ReadOnlySpan<float> gallery)
     {
         if (generated.Length != gallery.Length || generated.Length % Tokens != 0)
         {
@@ -27,8 +46,9 @@ public sealed class PdfArgmaxRule : ScoringRule
         for (var k = 0; k < Tokens; k++)
         {
             var cosine = TensorPrimitives.Dot(generated.Slice(k * dim, dim), gallery.Slice(k * dim, dim));
-            // Strictly greater keeps the first maximum, as numpy's argmax does in the reference code.
-            if (cosine > bestCosine)
+            // Ties (within the tolerance) keep the earlier token, i.e. the higher level; with a zero tolerance this is
+            // numpy's argmax of the reference code, which keeps the first maximum.
+            if (cosine > bestCosine + TieTolerance)
             {
                 bestCosine = cosine;
                 bestToken = k;
@@ -38,5 +58,7 @@ public sealed class PdfArgmaxRule : ScoringRule
         return new PairScore(ReplicationLevels.Total - bestToken, bestCosine);
     }
 
-    public override string Describe() => "pdf-argmax: level = 5 - argmax_k cos(token_k, token_k) over 6 tokens";
+    public override string Describe() => string.Create(
+        System.Globalization.CultureInfo.InvariantCulture,
+        $"pdf-argmax: level = 5 - argmax_k cos(token_k, token_k) over 6 tokens (ties within {TieTolerance:0.######} to the higher level)");
 }

@@ -5,7 +5,7 @@ namespace Icdiff.Core;
 /// report prints this one: the best match among the top <see cref="Candidates"/> gallery candidates
 /// (retrieved by proxy vector, re-scored exactly) must reach <see cref="MinLevel"/>.
 /// </summary>
-public sealed record ReplicaCriterion(int MinLevel, int Candidates)
+public sealed record ReplicaCriterion(int MinLevel, int Candidates, string Rule = MatchRule.Top1)
 {
     public const int DefaultMinLevel = 4;
     /// <summary>
@@ -28,6 +28,8 @@ public sealed record ReplicaCriterion(int MinLevel, int Candidates)
         {
             throw new ArgumentException($"candidates (k) must be 1..16384 (got {Candidates}).");
         }
+
+        MatchRule.Validate(Rule);
     }
 
     public bool IsReplica(int level) => level >= MinLevel;
@@ -35,5 +37,7 @@ public sealed record ReplicaCriterion(int MinLevel, int Candidates)
     public string Describe() =>
         Candidates == 1
             ? $"replica = level >= {MinLevel} for the top-1 gallery candidate"
-            : $"replica = level >= {MinLevel} for the best of the top-{Candidates} gallery candidates (exact re-scoring)";
+            : Rule == MatchRule.Top1
+                ? $"replica = level >= {MinLevel} for the most similar of the top-{Candidates} gallery candidates (rule {MatchRule.Top1}; exact re-scoring)"
+                : $"replica = level >= {MinLevel} for the best level of the top-{Candidates} gallery candidates (rule {MatchRule.MaxLevel}; exact re-scoring)";
 }

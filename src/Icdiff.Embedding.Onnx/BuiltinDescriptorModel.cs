@@ -35,6 +35,9 @@ public static class BuiltinDescriptorModel
     private const float ThumbnailWeight = 0.6708204f; // sqrt(0.45)
     private const float EdgeWeight = 0.3872983f;      // sqrt(0.15)
 
+    /// <summary>The levels the descriptor can grade: below t4 every composite scores like an unrelated image.</summary>
+    public static IReadOnlyList<int> GradedLevels { get; } = [0, 4, 5];
+
     public static ModelManifest CreateManifest(string onnxPath, IReadOnlyList<float>? thresholds = null) => new(
         Name,
         onnxPath,
@@ -43,7 +46,8 @@ public static class BuiltinDescriptorModel
         "descriptor",
         1,
         Dim,
-        new CosineThresholdsRule(thresholds ?? Thresholds),
+        // t1..t3 coincide: the descriptor tells levels 4 and 5 from the rest and nothing finer (see README).
+        new CosineThresholdsRule(thresholds ?? Thresholds) { GradedLevels = GradedLevels },
         "Built-in training-free descriptor (colour layout + luma thumbnail + edge layout). Good at near-duplicates and edited copies; not a substitute for PDF-Embedding.");
 
     public static byte[] BuildOnnx()

@@ -13,8 +13,16 @@ public sealed record AuditRequest(
     [property: Id(3)] int MinLevel,
     [property: Id(4)] int Candidates,
     [property: Id(5)] int ShardSize,
-    [property: Id(6)] string? Schedule = null)
+    [property: Id(6)] string? Schedule = null,
+    [property: Id(7)] string? MatchRule = null,
+    [property: Id(8)] string? Control = null)
 {
+    /// <summary>The model name under which the control corpus (<see cref="Control"/>) is scanned beside the models.</summary>
+    public const string ControlModel = "_control";
+
+    /// <summary>The match rule of this run; unset means the default, top1.</summary>
+    public string EffectiveMatchRule => MatchRule ?? "top1";
+
     /// <summary>Set for runs started by a schedule: only images its earlier runs did not record are processed.</summary>
     public bool IsScheduled => Schedule is not null;
 }
@@ -26,13 +34,18 @@ public sealed record ImageRef([property: Id(0)] string Key, [property: Id(1)] st
 [GenerateSerializer, Immutable]
 public sealed record SkipRecord([property: Id(0)] string Key, [property: Id(1)] string Reason, [property: Id(2)] string? Detail);
 
-/// <summary>The best gallery match of one generated image.</summary>
+/// <summary>
+/// The gallery match of one generated image under the run's match rule, and the level (and gallery key) the other
+/// rule gives (<see cref="AltLevel"/> -1 where the run did not record it), so both ratios come from one scan.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record MatchRecord(
     [property: Id(0)] string Key,
     [property: Id(1)] string? GalleryKey,
     [property: Id(2)] int Level,
-    [property: Id(3)] float Similarity);
+    [property: Id(3)] float Similarity,
+    [property: Id(4)] string? AltGalleryKey = null,
+    [property: Id(5)] int AltLevel = -1);
 
 [GenerateSerializer, Immutable]
 public sealed record GalleryEmbedding([property: Id(0)] ImageRef Image, [property: Id(1)] float[] Embedding);
@@ -57,7 +70,8 @@ public sealed record ScanShard(
     [property: Id(4)] string ModelManifest,
     [property: Id(5)] GallerySnapshot Gallery,
     [property: Id(6)] int Candidates,
-    [property: Id(7)] IReadOnlyList<ImageRef> Items);
+    [property: Id(7)] IReadOnlyList<ImageRef> Items,
+    [property: Id(8)] string MatchRule = "top1");
 
 /// <summary>
 /// Outcomes of some items of one shard, recorded together: a checkpoint. A worker delivers a shard in pieces of
@@ -96,7 +110,27 @@ public sealed record ModelSummary(
     [property: Id(6)] double Upper,
     [property: Id(7)] int[] LevelHistogram,
     [property: Id(8)] IReadOnlyDictionary<string, int> SkipsByReason,
-    [property: Id(9)] int Shards);
+    [property: Id(9)] int Shards,
+    [property: Id(10)] int AltReplicas = 0,
+    [property: Id(11)] double AltRatio = 0,
+    [property: Id(12)] double AltLower = 0,
+    [property: Id(13)] double AltUpper = 0,
+    [property: Id(14)] bool AltRecorded = false)
+{
+    /// <summary>Share of scanned images whose match reaches each level 1..5 (index 0 = level >= 1), under the run's rule.</summary>
+    public double[] CumulativeRatios()
+    {
+        var ratios = new double[LevelHistogram.Length - 1];
+        var atLeast = 0;
+        for (var level = LevelHistogram.Length - 1; level >= 1; level--)
+        {
+            atLeast += LevelHistogram[level];
+            ratios[level - 1] = Scanned == 0 ? 0 : atLeast / (double)Scanned;
+        }
+
+        return ratios;
+    }
+}
 
 public enum RunState
 {
@@ -130,7 +164,8 @@ public sealed record RunStatus(
     [property: Id(10)] DateTimeOffset? FinishedAt,
     [property: Id(11)] string? ModelName,
     [property: Id(12)] string? ScoringRule,
-    [property: Id(13)] IReadOnlyList<WorkerShare>? Workers = null)
+    [property: Id(13)] IReadOnlyList<WorkerShare>? Workers = null,
+    [property: Id(14)] IReadOnlyList<int>? GradedLevels = null)
 {
     public bool IsFinished => State is RunState.Completed or RunState.Failed or RunState.Cancelled;
 }

@@ -40,6 +40,7 @@ internal sealed partial class AuditRunGrain(
     private DateTimeOffset? _finishedAt;
     private string? _modelName;
     private string? _scoring;
+    private IReadOnlyList<int>? _gradedLevels;
     private Task? _driver;
     private int _epoch = 1;
     private bool _retryFailed;
@@ -122,7 +123,8 @@ internal sealed partial class AuditRunGrain(
         _finishedAt,
         _modelName,
         _scoring,
-        [.. _workerShares.Values]));
+        [.. _workerShares.Values],
+        _gradedLevels));
 
     public Task<AuditRequest?> GetRequestAsync() => Task.FromResult(_request);
 
@@ -263,7 +265,8 @@ internal sealed partial class AuditRunGrain(
         _gallerySkipped.Clear();
         var embedder = embedders.Get(request.ModelManifest);
         _modelName = embedder.Manifest.Name;
-        _scoring = embedder.Manifest.Scoring.Describe();
+        _scoring = embedder.Manifest.Scoring.DescribeWithGrading();
+        _gradedLevels = embedder.Manifest.Scoring.GradedLevels;
 
         _state = RunState.IndexingGallery;
         await SaveAsync();
@@ -332,7 +335,7 @@ internal sealed partial class AuditRunGrain(
         {
             var embedder = embedders.Get(request.ModelManifest);
             name = embedder.Manifest.Name;
-            scoring = embedder.Manifest.Scoring.Describe();
+            scoring = embedder.Manifest.Scoring.DescribeWithGrading();
             var baseDirectory = File.Exists(request.ModelManifest) ? Path.GetDirectoryName(Path.GetFullPath(request.ModelManifest))! : Environment.CurrentDirectory;
             _manifestJson = ModelManifestJson.Serialize(embedder.Manifest, baseDirectory);
         }
@@ -423,7 +426,7 @@ internal sealed partial class AuditRunGrain(
                 continue;
             }
 
-            var shard = new ScanShard(this.GetPrimaryKeyString(), model.Model, shardIndex++, model.Location, request.ModelManifest, snapshot, request.Candidates, pending);
+            var shard = new ScanShard(this.GetPrimaryKeyString(), model.Model, shardIndex++, model.Location, request.ModelManifest, snapshot, request.Candidates, pending, request.EffectiveMatchRule);
             await dispatcher.DispatchAsync(
                 worker => worker.ScanAsync(shard),
                 (report, silo) =>

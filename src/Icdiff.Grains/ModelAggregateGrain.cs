@@ -88,6 +88,8 @@ internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<Model
         var skips = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var scanned = 0;
         var replicas = 0;
+        var altReplicas = 0;
+        var altRecorded = 0;
         var skipped = 0;
         foreach (var item in _items.Values)
         {
@@ -98,6 +100,15 @@ internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<Model
                 if (match.Level >= minLevel)
                 {
                     replicas++;
+                }
+
+                if (match.AltLevel >= 0)
+                {
+                    altRecorded++;
+                    if (match.AltLevel >= minLevel)
+                    {
+                        altReplicas++;
+                    }
                 }
             }
             else
@@ -110,7 +121,12 @@ internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<Model
         var interval = WilsonInterval.Compute(replicas, scanned);
         var ratio = scanned == 0 ? 0 : replicas / (double)scanned;
         var name = _model ?? this.GetPrimaryKeyString().Split('/', 2)[^1];
-        return Task.FromResult(new ModelSummary(name, scanned, replicas, skipped, ratio, interval.Lower, interval.Upper, histogram, skips, _shards.Count));
+        // The other rule's figures only when every scanned image has its level (runs recorded before it was kept have none).
+        var altWhole = scanned > 0 && altRecorded == scanned;
+        var altInterval = WilsonInterval.Compute(altWhole ? altReplicas : 0, altWhole ? scanned : 0);
+        return Task.FromResult(new ModelSummary(
+            name, scanned, replicas, skipped, ratio, interval.Lower, interval.Upper, histogram, skips, _shards.Count,
+            altWhole ? altReplicas : 0, altWhole ? altReplicas / (double)scanned : 0, altWhole ? altInterval.Lower : 0, altWhole ? altInterval.Upper : 0, altWhole));
     }
 
     public Task<IReadOnlyList<MatchRecord>> GetMatchesAsync(int skip, int take) =>

@@ -47,7 +47,7 @@ internal sealed class WorkerGrain(
         var source = corpora.Open(shard.Location);
         var embedder = embedders.Get(shard.ModelManifest);
         var index = galleries.Get(shard.Gallery);
-        var target = new SearchTarget(index, embedder.Manifest.Scoring, shard.Candidates);
+        var target = new SearchTarget(index, embedder.Manifest.Scoring, shard.Candidates, shard.MatchRule);
         var aggregate = GrainFactory.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(shard.RunId, shard.Model));
         var attempt = Guid.NewGuid().ToString("N");
 
@@ -57,7 +57,7 @@ internal sealed class WorkerGrain(
         {
             var items = piece.Select(i => i.ToCore()).ToArray();
             var outcomes = await pipeline.ProcessAsync(new PipelineBatch(source, items, embedder, target), CancellationToken.None);
-            var (matches, skipped) = Split(outcomes, o => new MatchRecord(o.Item.Key, o.Match!.GalleryKey, o.Match.Level, o.Match.Similarity));
+            var (matches, skipped) = Split(outcomes, o => new MatchRecord(o.Item.Key, o.Match!.GalleryKey, o.Match.Level, o.Match.Similarity, o.Match.AltGalleryKey, o.Match.AltLevel));
             var delivery = string.Create(CultureInfo.InvariantCulture, $"{shard.ShardIndex:D7}-{attempt}-{number:D5}");
             return await aggregate.ReportAsync(new ShardResult(shard.Model, shard.ShardIndex, matches, skipped, delivery));
         });

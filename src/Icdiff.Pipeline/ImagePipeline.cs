@@ -328,9 +328,38 @@ public sealed partial class ImagePipeline : IAsyncDisposable
             // Copies of one image score alike up to float noise; the tie rule, not the order they were indexed in, picks one.
             // The gallery is not empty, so every query has at least one candidate.
             var best = GalleryRanking.PickBest(rule, scores.AsSpan(0, row.Length), keys.AsSpan(0, row.Length));
-            var match = new MatchResult(keys[best], scores[best].Level, scores[best].Similarity, row[best].ProxyScore);
+            var top = TopByProxy(row, keys.AsSpan(0, row.Length));
+            var (chosen, other) = target.MatchRule == MatchRule.Top1 ? (top, best) : (best, top);
+            var match = new MatchResult(keys[chosen], scores[chosen].Level, scores[chosen].Similarity, row[chosen].ProxyScore, keys[other], scores[other].Level);
             w.State.Complete(w.Index, new ItemOutcome(w.Item, SkipReason.None, null, null, match));
         }
+    }
+
+    /// <summary>
+    /// The top-1 candidate: the highest exact proxy cosine, proxy cosines within <see cref="GalleryRanking.ScoreTolerance"/>
+    /// being one tie won by the smallest gallery key (copies of one image are one match, whatever order they were indexed in).
+    /// </summary>
+    private static int TopByProxy(ReadOnlySpan<IndexCandidate> row, ReadOnlySpan<string> keys)
+    {
+        var best = 0;
+        for (var c = 1; c < row.Length; c++)
+        {
+            if (row[c].ProxyScore > row[best].ProxyScore)
+            {
+                best = c;
+            }
+        }
+
+        var chosen = best;
+        for (var c = 0; c < row.Length; c++)
+        {
+            if (c != best && row[best].ProxyScore - row[c].ProxyScore <= GalleryRanking.ScoreTolerance && string.CompareOrdinal(keys[c], keys[chosen]) < 0)
+            {
+                chosen = c;
+            }
+        }
+
+        return chosen;
     }
 
     /// <summary>

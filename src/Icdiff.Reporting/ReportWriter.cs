@@ -35,12 +35,14 @@ public static class ReportWriter
     public static void WriteCsv(AuditReport report, string path)
     {
         using var writer = new StreamWriter(path, false, new UTF8Encoding(false));
-        writer.Write("model,image,best_match,level,score,replica\n");
-        foreach (var model in report.Models)
+        // The last two columns: the match and level under the other match rule (empty where the run did not record them).
+        writer.Write("model,image,best_match,level,score,replica,other_rule_match,other_rule_level\n");
+        foreach (var model in report.Control is { } control ? report.Models.Append(control) : report.Models)
         {
             foreach (var m in model.Matches)
             {
-                writer.Write(string.Create(CultureInfo.InvariantCulture, $"{CsvLine.Field(model.Summary.Model)},{CsvLine.Field(m.Key)},{CsvLine.Field(m.GalleryKey)},{m.Level},{m.Similarity:0.000000},{(m.Level >= report.MinLevel ? 1 : 0)}\n"));
+                var other = m.AltLevel >= 0 ? string.Create(CultureInfo.InvariantCulture, $"{CsvLine.Field(m.AltGalleryKey)},{m.AltLevel}") : ",";
+                writer.Write(string.Create(CultureInfo.InvariantCulture, $"{CsvLine.Field(model.Summary.Model)},{CsvLine.Field(m.Key)},{CsvLine.Field(m.GalleryKey)},{m.Level},{m.Similarity:0.000000},{(m.Level >= report.MinLevel ? 1 : 0)},{other}\n"));
             }
         }
     }
@@ -62,9 +64,30 @@ public static class ReportWriter
             .Append("<li>Gallery: <code>").Append(h.Encode(report.GalleryLocation)).Append("</code>, ")
             .Append(report.GalleryIndexed).Append(" images indexed, ").Append(report.GallerySkipped.Count).Append(" skipped</li>")
             .Append("<li>Model: ").Append(h.Encode(report.ModelName)).Append(" (").Append(h.Encode(report.ScoringRule)).Append(")</li>")
-            .Append("<li>Criterion: ").Append(h.Encode(report.Criterion)).Append("</li></ul>");
+            .Append("<li>Criterion: ").Append(h.Encode(report.Criterion)).Append("</li>")
+            .Append("<li>Match rule: <code>").Append(h.Encode(report.MatchRule)).Append("</code> (the ratio under <code>").Append(h.Encode(report.OtherMatchRule)).Append("</code> is shown beside it)</li>");
+        if (report.Control is { } control)
+        {
+            var c = control.Summary;
+            html.Append("<li>Control floor: <code>").Append(h.Encode(control.Location)).Append("</code>, ").Append(c.Scanned).Append(" images known not to be in the gallery, false-replica rate ")
+                .Append(Percent(c.Ratio)).Append(" (").Append(Percent(c.Lower)).Append(" – ").Append(Percent(c.Upper)).Append(") under ").Append(h.Encode(report.MatchRule));
+            if (c.AltRecorded)
+            {
+                html.Append(", ").Append(Percent(c.AltRatio)).Append(" under ").Append(h.Encode(report.OtherMatchRule));
+            }
 
-        html.Append("<h2>Replication ratio per model</h2><table><tr><th>model</th><th>images</th><th>replicas</th><th>ratio</th><th>95% interval (Wilson)</th>");
+            html.Append("</li>");
+        }
+
+        html.Append("</ul>");
+
+        html.Append("<h2>Replication ratio per model</h2><table><tr><th>model</th><th>images</th><th>replicas</th><th>ratio</th><th>95% interval (Wilson)</th>")
+            .Append("<th>ratio under ").Append(h.Encode(report.OtherMatchRule)).Append("</th>");
+        if (report.Control is not null)
+        {
+            html.Append("<th>clears the control floor</th>");
+        }
+
         var anyTruth = report.Models.Any(m => m.TrueRate is not null);
         if (anyTruth)
         {
@@ -76,7 +99,13 @@ public static class ReportWriter
         {
             var s = model.Summary;
             html.Append("<tr><td class=\"l\">").Append(h.Encode(s.Model)).Append("</td><td>").Append(s.Scanned).Append("</td><td>").Append(s.Replicas)
-                .Append("</td><td>").Append(Percent(s.Ratio)).Append("</td><td>").Append(Percent(s.Lower)).Append(" – ").Append(Percent(s.Upper)).Append("</td>");
+                .Append("</td><td>").Append(Percent(s.Ratio)).Append("</td><td>").Append(Percent(s.Lower)).Append(" – ").Append(Percent(s.Upper)).Append("</td>")
+                .Append("<td>").Append(s.AltRecorded ? $"{Percent(s.AltRatio)} ({Percent(s.AltLower)} – {Percent(s.AltUpper)})" : "not recorded").Append("</td>");
+            if (report.Control is not null)
+            {
+                html.Append("<td>").Append(model.ClearsControl == true ? "yes" : "<strong>no</strong>").Append("</td>");
+            }
+
             if (anyTruth)
             {
                 html.Append("<td>").Append(model.TrueRate is { } t ? Percent(t) : "").Append("</td>");
@@ -94,12 +123,32 @@ public static class ReportWriter
             var max = Math.Max(1, s.LevelHistogram.Max());
             for (var level = s.LevelHistogram.Length - 1; level >= 0; level--)
             {
+                if (!report.IsGraded(level))
+                {
+                    // The model cannot tell this level from the one below: no count is shown as if it could.
+                    html.Append("<tr><td>").Append(level).Append("</td><td>not graded</td><td></td></tr>");
+                    continue;
+                }
+
                 var width = (int)Math.Round(300.0 * s.LevelHistogram[level] / max);
                 html.Append("<tr><td>").Append(level).Append("</td><td>").Append(s.LevelHistogram[level])
                     .Append("</td><td class=\"l\"><span class=\"bar\" style=\"width:").Append(width).Append("px\"></span></td></tr>");
             }
 
-            html.Append("</table>");
+            html.Append("</table><h3>Ratio by minimum level</h3><table><tr>");
+            var cumulative = model.CumulativeRatios;
+            for (var level = 1; level <= cumulative.Length; level++)
+            {
+                html.Append("<th>level &gt;= ").Append(level).Append("</th>");
+            }
+
+            html.Append("</tr><tr>");
+            for (var level = 1; level <= cumulative.Length; level++)
+            {
+                html.Append("<td>").Append(report.IsGraded(level) ? Percent(cumulative[level - 1]) : "not graded").Append("</td>");
+            }
+
+            html.Append("</tr></table>");
             var (top, closestBelow) = ShownPairs(model, report.MinLevel, topMatchesPerModel);
             AppendPairs(html, "Top matches", s.Model, top, thumbnails);
             AppendPairs(html, $"Closest below level {report.MinLevel}", s.Model, closestBelow, thumbnails);

@@ -11,6 +11,8 @@ internal sealed class CommonAuditOptions
     private readonly Option<int> _minLevel = new("--min-level") { Description = "Lowest replication level (1..5) that counts as a replica.", DefaultValueFactory = _ => ReplicaCriterion.DefaultMinLevel };
     private readonly Option<int> _candidates = new("--candidates") { Description = "Gallery candidates re-scored exactly per generated image (k).", DefaultValueFactory = _ => ReplicaCriterion.DefaultCandidates };
     private readonly Option<int> _shardSize = new("--shard-size") { Description = "Images per shard (unit of work and of checkpointing).", DefaultValueFactory = _ => 64 };
+    private readonly Option<string> _matchRule = new("--match-rule") { Description = "Which candidate is the match: 'top1' (the most similar; default) or 'max-level' (the highest level of the top-k). Both ratios are reported.", DefaultValueFactory = _ => MatchRule.Top1 };
+    private readonly Option<string?> _control = new("--control") { Description = "Images known not to be in the gallery (any corpus kind): their false-replica rate is the floor each model's ratio must clear." };
     private readonly Option<string?> _out = new("--out") { Description = "Folder for report.json, matches.csv and report.html." };
     private readonly Option<string?> _dataDir = new("--data-dir") { Description = "Where gallery indexes are kept between runs (default: the user's local application data)." };
 
@@ -20,12 +22,20 @@ internal sealed class CommonAuditOptions
         command.Options.Add(_minLevel);
         command.Options.Add(_candidates);
         command.Options.Add(_shardSize);
+        command.Options.Add(_matchRule);
+        command.Options.Add(_control);
         command.Options.Add(_out);
         command.Options.Add(_dataDir);
     }
 
-    public AuditRequest ToRequest(ParseResult parse, string gallery, IReadOnlyList<ModelCorpus> generated) =>
-        new(gallery, generated, parse.GetValue(_model) ?? "builtin", parse.GetValue(_minLevel), parse.GetValue(_candidates), parse.GetValue(_shardSize));
+    public AuditRequest ToRequest(ParseResult parse, string gallery, IReadOnlyList<ModelCorpus> generated)
+    {
+        var rule = parse.GetValue(_matchRule) ?? MatchRule.Top1;
+        var control = parse.GetValue(_control);
+        // The control corpus is scanned like a model under a reserved name, which --generated refuses.
+        IReadOnlyList<ModelCorpus> corpora = control is null ? generated : [.. generated, new ModelCorpus(AuditRequest.ControlModel, control)];
+        return new(gallery, corpora, parse.GetValue(_model) ?? "builtin", parse.GetValue(_minLevel), parse.GetValue(_candidates), parse.GetValue(_shardSize), null, rule, control);
+    }
 
     public string OutDirectory(ParseResult parse, string fallback) => Path.GetFullPath(parse.GetValue(_out) ?? fallback);
 
