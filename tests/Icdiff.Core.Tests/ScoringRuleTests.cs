@@ -42,6 +42,34 @@ public sealed class ScoringRuleTests
     }
 
     [Fact]
+    public void PdfArgmax_CosinesWithinTheTolerance_GoToTheHigherLevel()
+    {
+        // An exact copy: every token's cosine is 1 up to rounding; a later token a hair above must not decide.
+        var (a, b) = PairWithCosines(0.999995f, 0.999997f, 0.999999f, 0.999996f, 0.999998f, 0.999994f);
+
+        Assert.Equal(5, new PdfArgmaxRule().Score(a, b).Level);
+        Assert.Equal(3, new PdfArgmaxRule(tieTolerance: 0).Score(a, b).Level);
+        // Beyond the tolerance the later token wins as before.
+        var (c, d) = PairWithCosines(0.90f, 0.95f, 0.5f, 0.5f, 0.5f, 0.5f);
+        Assert.Equal(4, new PdfArgmaxRule().Score(c, d).Level);
+    }
+
+    [Fact]
+    public void GradedLevels_FoldUngradedLevelsDown_AndAreValidated()
+    {
+        var rule = new CosineThresholdsRule([0.5f, 0.5f, 0.5f, 0.8f, 0.99f]) { GradedLevels = [0, 4, 5] };
+        var one = new[] { 1f, 0f };
+
+        Assert.Equal(0, rule.Score(one, new[] { 0.6f, 0.8f }).Level); // level 3 by thresholds: not graded, reads 0
+        Assert.Equal(4, rule.Score(one, new[] { 0.9f, MathF.Sqrt(1 - 0.81f) }).Level);
+        Assert.Equal(3, new CosineThresholdsRule([0.5f, 0.5f, 0.5f, 0.8f, 0.99f]).Score(one, new[] { 0.6f, 0.8f }).Level);
+        Assert.Contains("graded levels 0/4/5", rule.DescribeWithGrading(), StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => rule.WithGradedLevels([4, 5]));
+        Assert.Throws<ArgumentException>(() => rule.WithGradedLevels([0, 4, 4]));
+        Assert.Throws<ArgumentException>(() => rule.WithGradedLevels([0, 6]));
+    }
+
+    [Fact]
     public void PdfArgmax_TiedCosines_TakesFirstTokenLikeNumpyArgmax()
     {
         var (a, b) = PairWithCosines(0.5f, 0.7f, 0.7f, 0.1f, 0.1f, 0.1f);

@@ -148,6 +148,49 @@ public sealed class OnnxEmbedderTests
     }
 
     [Fact]
+    public void SixTokenModel_IdenticalImagesInAnyBatchPosition_AlwaysGetLevelFive()
+    {
+        const int Size = 16;
+        const int Dim = 64;
+        var random = new Random(11);
+        var weights = Enumerable.Range(0, 3 * 4 * 4 * 6 * Dim).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        var onnx = new OnnxModelBuilder("pdf-like")
+            .Input("pixels", null, 3, Size, Size)
+            .Output("tokens", null, 6, Dim)
+            .Initializer("w", [3 * 4 * 4, 6 * Dim], weights)
+            .Int64Initializer("flat", [0, -1])
+            .Int64Initializer("shape", [0, 6, Dim])
+            .Node("AveragePool", ["pixels"], ["pooled"], OnnxAttribute.Numbers("kernel_shape", 4, 4), OnnxAttribute.Numbers("strides", 4, 4))
+            .Node("Reshape", ["pooled", "flat"], ["flat_out"])
+            .Node("MatMul", ["flat_out", "w"], ["projected"])
+            .Node("Reshape", ["projected", "shape"], ["tokens"])
+            .Build("test", "six-token test model");
+        var manifest = new ModelManifest("pdf-like", "pdf.onnx", "pixels", new PreprocessSpec(Size, Size, ResizeMode.Squash, Size, PreprocessSpec.ImageNetMean, PreprocessSpec.ImageNetStd), "tokens", 6, Dim, new PdfArgmaxRule(), null);
+        using var embedder = new OnnxEmbedder(manifest, onnx, new OnnxOptions(), NullLogger.Instance);
+        // The same 20 images embedded alone and inside a batch of 37: the batch position changes the last bits of
+        // each cosine, which a plain argmax would turn into a level.
+        var images = RandomImages(20, Size, 12);
+        var imageLength = 3 * Size * Size;
+        var alone = new float[6 * Dim];
+        var batch = new float[37 * imageLength];
+        for (var i = 0; i < 37; i++)
+        {
+            images.AsSpan((i % 20) * imageLength, imageLength).CopyTo(batch.AsSpan(i * imageLength));
+        }
+
+        var batchOut = new float[37 * 6 * Dim];
+        embedder.Embed(batch, 37, batchOut);
+        for (var i = 0; i < 20; i++)
+        {
+            embedder.Embed(images.AsMemory(i * imageLength, imageLength).ToArray(), 1, alone);
+            foreach (var position in new[] { i, i + 20 }.Where(p => p < 37))
+            {
+                Assert.Equal(5, manifest.Scoring.Score(alone, batchOut.AsSpan(position * 6 * Dim, 6 * Dim)).Level);
+            }
+        }
+    }
+
+    [Fact]
     public void HalfPrecisionModel_TakesAndGivesFloat16_AndMatchesTheFloatModel()
     {
         const int Size = 16;

@@ -45,9 +45,10 @@ public sealed class ReportWriterTests
             ReportWriter.WriteCsv(Report("a\"b.png"), path);
             var lines = File.ReadAllLines(path);
 
-            Assert.Equal("model,image,best_match,level,score,replica", lines[0]);
-            Assert.Equal("m<1>,\"a\"\"b.png\",\"g,1.png\",5,0.990000,1", lines[1]);
-            Assert.Equal("m<1>,'=SUM(A1).png,,0,0.000000,0", lines[2]);
+            Assert.Equal("model,image,best_match,level,score,replica,other_rule_match,other_rule_level", lines[0]);
+            // Records without the other rule's level (AltLevel -1) leave its two columns empty.
+            Assert.Equal("m<1>,\"a\"\"b.png\",\"g,1.png\",5,0.990000,1,,", lines[1]);
+            Assert.Equal("m<1>,'=SUM(A1).png,,0,0.000000,0,,", lines[2]);
         }
         finally
         {
