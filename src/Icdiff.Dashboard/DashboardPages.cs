@@ -82,12 +82,13 @@ internal static class DashboardPages
             body.Append(Progress(basePath, run));
         }
 
-        body.Append("<h2>Models</h2><table class=\"models\"><tr><th>model</th><th class=\"num\">images</th><th class=\"num\">replicas</th><th class=\"num\">ratio</th><th>95% interval</th><th class=\"num\">skipped</th><th>since previous run</th><th>cumulative</th><th>levels</th><th>alert</th></tr>");
+        body.Append("<h2>Models</h2><table class=\"models\"><tr><th>model</th><th class=\"num\">images</th><th class=\"num\">replicas</th><th class=\"num\">ratio</th><th>95% interval</th><th class=\"num\">other rule</th><th class=\"num\">skipped</th><th>since previous run</th><th>cumulative</th><th>levels</th><th>alert</th></tr>");
         foreach (var m in run.Models)
         {
             body.Append(CultureInfo.InvariantCulture, $"""
                 <tr data-model="{Html.E(m.Model)}"><td><a href="{b}/runs/{id}/review?model={Html.U(m.Model)}">{Html.E(m.Model)}</a><br><span class="muted">{Html.E(m.Location)}</span></td>
                 <td class="num">{m.Scanned}</td><td class="num">{m.Replicas}</td><td class="num ratio">{Html.Percent(m.Ratio)}</td><td>[{Html.Percent(m.Lower)}, {Html.Percent(m.Upper)}]</td>
+                <td class="num alt-ratio" title="the ratio under the match rule the criterion does not use (top1 / max-level)">{(m.AltRatio is { } alt ? Html.Percent(alt) : "-")}</td>
                 <td class="num">{m.Skipped}</td><td class="change">{Change(basePath, m, previous.TryGetValue(m.Model, out var p) ? p : null)}</td><td>{(run.Schedule is null ? "-" : $"{Html.Percent(m.CumulativeRatio)} of {m.CumulativeScanned}")}</td>
                 <td>{SvgCharts.Levels(m.Levels, run.MinLevel)}</td><td class="flag">{Html.E(m.Alert)}</td></tr>
                 """);

@@ -76,7 +76,8 @@ public sealed partial class RunHistoryRecorder(
                     summary.SkipsByReason,
                     summary.Scanned + (request.IsScheduled ? previous?.CumulativeScanned ?? 0 : 0),
                     summary.Replicas + (request.IsScheduled ? previous?.CumulativeReplicas ?? 0 : 0),
-                    null);
+                    null,
+                    summary.AltRecorded ? summary.AltReplicas : null);
                 if (status.State == RunState.Completed && AlertRules.Evaluate(model, previous, settings.LimitFor(corpus.Model)) is { } reason)
                 {
                     model = model with { Alert = reason };

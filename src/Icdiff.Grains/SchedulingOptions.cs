@@ -59,6 +59,12 @@ public sealed class AuditSchedule
 
     public int ShardSize { get; set; } = 64;
 
+    /// <summary>Which candidate is the match (<c>top1</c> or <c>max-level</c>); see the README's "What the ratio means".</summary>
+    public string MatchRule { get; set; } = Icdiff.Core.MatchRule.Top1;
+
+    /// <summary>Images known not to be in the gallery, audited beside the models as the run's control floor.</summary>
+    public string? Control { get; set; }
+
     public bool OnDemandOnly => string.IsNullOrWhiteSpace(Cron);
 
     public CronExpression ParseCron()
@@ -69,14 +75,16 @@ public sealed class AuditSchedule
 
     public TimeZoneInfo ParseTimeZone() => TimeZoneInfo.FindSystemTimeZoneById(TimeZone);
 
-    public AuditRequest ToRequest(string scheduleName) => new(
-        Gallery,
-        [.. Models.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => new ModelCorpus(m.Key, m.Value))],
-        ModelManifest,
-        MinLevel,
-        Candidates,
-        ShardSize,
-        scheduleName);
+    public AuditRequest ToRequest(string scheduleName)
+    {
+        IEnumerable<ModelCorpus> models = Models.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => new ModelCorpus(m.Key, m.Value));
+        if (!string.IsNullOrWhiteSpace(Control))
+        {
+            models = models.Append(new ModelCorpus(AuditRequest.ControlModel, Control));
+        }
+
+        return new(Gallery, [.. models], ModelManifest, MinLevel, Candidates, ShardSize, scheduleName, MatchRule, string.IsNullOrWhiteSpace(Control) ? null : Control);
+    }
 
     public void Validate(string section)
     {
@@ -113,7 +121,7 @@ public sealed class AuditSchedule
 
         try
         {
-            new ReplicaCriterion(MinLevel, Candidates).Validate();
+            new ReplicaCriterion(MinLevel, Candidates, MatchRule).Validate();
         }
         catch (ArgumentException ex)
         {

@@ -68,6 +68,9 @@ internal static class HistoryMigrations
             CREATE INDEX ix_runs_schedule ON runs (schedule, started_at);
             CREATE INDEX ix_run_images_level ON run_images (run_id, model, level);
             """),
+        new(4, "replicas under the run's other match rule (top1 / max-level), per model", _ => """
+            ALTER TABLE run_models ADD COLUMN alt_replicas INTEGER NULL;
+            """),
     ];
 
     public static int Latest => All[^1].Version;

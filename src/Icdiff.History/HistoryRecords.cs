@@ -58,9 +58,13 @@ public sealed record HistoryModel(
     IReadOnlyDictionary<string, int> SkipsByReason,
     int CumulativeScanned,
     int CumulativeReplicas,
-    string? Alert)
+    string? Alert,
+    int? AltReplicas = null)
 {
     public double CumulativeRatio => CumulativeScanned == 0 ? 0 : (double)CumulativeReplicas / CumulativeScanned;
+
+    /// <summary>The ratio under the run's other match rule (see the criterion), where the run recorded it.</summary>
+    public double? AltRatio => AltReplicas is { } alt && Scanned > 0 ? (double)alt / Scanned : null;
 
     /// <summary>A model as a run starts: nothing listed or done yet.</summary>
     public static HistoryModel Pending(string model, string location) =>

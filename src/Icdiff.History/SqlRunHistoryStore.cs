@@ -13,7 +13,7 @@ namespace Icdiff.History;
 public abstract class SqlRunHistoryStore : IRunHistoryStore
 {
     private const string RunColumns = "run_id, schedule, state, started_at, finished_at, gallery, gallery_indexed, gallery_skipped, model_name, scoring_rule, criterion, min_level, model_manifest, error, flagged";
-    private const string ModelColumns = "run_id, model, location, listed, done, listing_complete, scanned, replicas, skipped, ratio, lower_bound, upper_bound, levels, skips_by_reason, cumulative_scanned, cumulative_replicas, alert";
+    private const string ModelColumns = "run_id, model, location, listed, done, listing_complete, scanned, replicas, skipped, ratio, lower_bound, upper_bound, levels, skips_by_reason, cumulative_scanned, cumulative_replicas, alert, alt_replicas";
 
     private readonly SqlDialect _dialect;
 
@@ -345,7 +345,8 @@ public abstract class SqlRunHistoryStore : IRunHistoryStore
                     JsonSerializer.Deserialize<Dictionary<string, int>>(reader.GetString(13)) ?? [],
                     reader.GetInt32(14),
                     reader.GetInt32(15),
-                    reader.IsDBNull(16) ? null : reader.GetString(16)));
+                    reader.IsDBNull(16) ? null : reader.GetString(16),
+                    reader.IsDBNull(17) ? null : reader.GetInt32(17)));
             }
         }
 
@@ -382,7 +383,7 @@ public abstract class SqlRunHistoryStore : IRunHistoryStore
 
     private static async Task InsertModelAsync(DbConnection connection, DbTransaction transaction, string runId, HistoryModel model, CancellationToken cancellationToken)
     {
-        await using var command = Command(connection, transaction, $"INSERT INTO run_models ({ModelColumns}) VALUES (@run, @model, @location, @listed, @done, @complete, @scanned, @replicas, @skipped, @ratio, @lower, @upper, @levels, @reasons, @cscanned, @creplicas, @alert)");
+        await using var command = Command(connection, transaction, $"INSERT INTO run_models ({ModelColumns}) VALUES (@run, @model, @location, @listed, @done, @complete, @scanned, @replicas, @skipped, @ratio, @lower, @upper, @levels, @reasons, @cscanned, @creplicas, @alert, @altReplicas)");
         Add(command, "run", runId);
         Add(command, "model", model.Model);
         Add(command, "location", model.Location);
@@ -400,6 +401,7 @@ public abstract class SqlRunHistoryStore : IRunHistoryStore
         Add(command, "cscanned", model.CumulativeScanned);
         Add(command, "creplicas", model.CumulativeReplicas);
         Add(command, "alert", (object?)model.Alert ?? DBNull.Value);
+        Add(command, "altReplicas", (object?)model.AltReplicas ?? DBNull.Value);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
