@@ -168,7 +168,11 @@ public static class ModelManifestJson
             doc.Name!,
             onnxPath,
             string.IsNullOrWhiteSpace(input.Name) ? "input" : input.Name,
-            new PreprocessSpec(input.Width, input.Height, resize, shortEdge, mean, std),
+            new PreprocessSpec(input.Width, input.Height, resize, shortEdge, mean, std)
+            {
+                FullJpegDecode = input.FullJpegDecode ?? false,
+                ExifRotation = input.ExifRotation ?? true,
+            },
             string.IsNullOrWhiteSpace(output.Name) ? "output" : output.Name,
             output.Tokens,
             output.Dim,
@@ -197,6 +201,9 @@ public static class ModelManifestJson
                 ShortEdge = p.Resize == ResizeMode.Squash ? null : p.ShortEdge,
                 Mean = [.. p.Mean],
                 Std = [.. p.Std],
+                // Written only when they differ from the defaults, so existing manifests round-trip unchanged.
+                FullJpegDecode = p.FullJpegDecode ? true : null,
+                ExifRotation = p.ExifRotation ? null : false,
             },
             Output = new OutputDocument { Name = manifest.OutputName, Tokens = manifest.OutputTokens, Dim = manifest.OutputDim },
             Scoring = new ScoringDocument
@@ -242,6 +249,12 @@ public static class ModelManifestJson
         public float[]? Mean { get; set; }
 
         public float[]? Std { get; set; }
+
+        /// <summary>Decode JPEGs in full before resizing (no DCT down-scaling); default false.</summary>
+        public bool? FullJpegDecode { get; set; }
+
+        /// <summary>Turn images upright by their EXIF orientation first; default true.</summary>
+        public bool? ExifRotation { get; set; }
     }
 
     private sealed class OutputDocument

@@ -214,6 +214,9 @@ public sealed partial class OnnxEmbedder : IEmbedder
         var p = manifest.Preprocess;
         var preprocess = FormattableString.Invariant(
             $"{p.Width}x{p.Height}|{p.Resize}|{p.ShortEdge}|{string.Join(',', p.Mean)}|{string.Join(',', p.Std)}|{manifest.InputName}|{manifest.OutputName}|{manifest.OutputTokens}x{manifest.OutputDim}");
+        // Decode switches change the tensors, so they change the fingerprint (and the gallery index); at their
+        // defaults they add nothing, so indexes built before the switches existed stay valid.
+        preprocess += (p.FullJpegDecode ? "|full-jpeg" : string.Empty) + (p.ExifRotation ? string.Empty : "|no-exif-rotation");
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         sha.AppendData(modelBytes);
         sha.AppendData(Encoding.UTF8.GetBytes(preprocess));

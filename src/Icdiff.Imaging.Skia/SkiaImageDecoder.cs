@@ -6,8 +6,11 @@ namespace Icdiff.Imaging.Skia;
 
 /// <summary>
 /// Decodes with SkiaSharp's <see cref="SKCodec"/>: the header is read first (pixel budget), JPEGs are decoded
-/// at the smallest DCT scale that still covers the target size (several times cheaper than a full decode),
-/// then <see cref="AntialiasedResampler"/> resizes and normalises it into the caller's CHW buffer.
+/// at the smallest DCT scale that still covers the target size (several times cheaper than a full decode) unless
+/// the spec asks for a full decode, images are turned upright by their EXIF orientation unless the spec says not to
+/// (<see cref="PreprocessSpec.FullJpegDecode"/>, <see cref="PreprocessSpec.ExifRotation"/>: the reference
+/// pre-processing of PDF-Embedding does neither), then <see cref="AntialiasedResampler"/> resizes and normalises it
+/// into the caller's CHW buffer.
 /// Alpha is dropped without compositing, as PIL's convert("RGB") does in the reference pre-processing.
 /// </summary>
 public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
@@ -69,9 +72,11 @@ public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
             return DecodeResult.Failed(SkipReason.TooLarge, $"image declares {info.Width}x{info.Height} pixels; the limit is {options.MaxPixels}");
         }
 
-        var orientation = (int)codec.EncodedOrigin;
+        var orientation = spec.ExifRotation ? (int)codec.EncodedOrigin : 1;
         var (needW, needH) = RequiredDecodeSize(info.Width, info.Height, orientation, spec);
-        var scaled = ChooseScaledSize(codec, info.Width, info.Height, (int)Math.Ceiling(needW * options.DctOversampling), (int)Math.Ceiling(needH * options.DctOversampling));
+        var scaled = spec.FullJpegDecode
+            ? new SKSizeI(info.Width, info.Height)
+            : ChooseScaledSize(codec, info.Width, info.Height, (int)Math.Ceiling(needW * options.DctOversampling), (int)Math.Ceiling(needH * options.DctOversampling));
         var decodeInfo = new SKImageInfo(scaled.Width, scaled.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
 
         // Decoded pixels go to a pooled managed buffer: no native allocation per image.
@@ -116,9 +121,11 @@ public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
                 return DecodeResult.Failed(SkipReason.TooLarge, $"image declares {width}x{height} pixels; the limit is {options.MaxPixels}");
             }
 
-            var orientation = ExifOrientation.FromJpeg(encoded);
+            var orientation = spec.ExifRotation ? ExifOrientation.FromJpeg(encoded) : 1;
             var (needW, needH) = RequiredDecodeSize(width, height, orientation, spec);
-            var scaled = ChooseScaledSize(width, height, (int)Math.Ceiling(needW * options.DctOversampling), (int)Math.Ceiling(needH * options.DctOversampling));
+            var scaled = spec.FullJpegDecode
+                ? new SKSizeI(width, height)
+                : ChooseScaledSize(width, height, (int)Math.Ceiling(needW * options.DctOversampling), (int)Math.Ceiling(needH * options.DctOversampling));
             var rowBytes = scaled.Width * 4;
             var byteCount = rowBytes * scaled.Height;
             var pixels = ArrayPool<byte>.Shared.Rent(byteCount);

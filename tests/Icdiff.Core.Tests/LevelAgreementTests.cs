@@ -11,6 +11,7 @@ public sealed class LevelAgreementTests
 
         Assert.Equal(1.0, agreement.Pearson, 10);
         Assert.Equal(0.0, agreement.MeanSquaredError, 10);
+        Assert.Equal(0.0, agreement.MeanAbsoluteDeviation, 10);
         Assert.Equal(1.0, agreement.ExactAgreement, 10);
         Assert.Equal(1, agreement.Confusion[3][3]);
         Assert.Null(agreement.PerLevelAccuracy[2]);
@@ -23,6 +24,8 @@ public sealed class LevelAgreementTests
         var agreement = LevelAgreement.Compute([(0, 1), (2, 2), (5, 3)]);
 
         Assert.Equal(0.2 / 3, agreement.MeanSquaredError, 10);
+        // Absolute errors .2 + 0 + .4 -> MAD .6/3.
+        Assert.Equal(0.6 / 3, agreement.MeanAbsoluteDeviation, 10);
         // numpy.corrcoef([0, 2, 5], [1, 2, 3]) = 0.9933992677987827.
         Assert.Equal(0.9933992677987827, agreement.Pearson, 10);
         Assert.Equal(1.0 / 3, agreement.ExactAgreement, 10);
@@ -34,5 +37,11 @@ public sealed class LevelAgreementTests
     public void Compute_ConstantPrediction_HasNoCorrelation()
     {
         Assert.True(double.IsNaN(LevelAgreement.Compute([(0, 2), (5, 2)]).Pearson));
+    }
+
+    [Fact]
+    public void Compute_NoPairs_HasNoMeanAbsoluteDeviation()
+    {
+        Assert.True(double.IsNaN(LevelAgreement.Compute([]).MeanAbsoluteDeviation));
     }
 }

@@ -59,6 +59,72 @@ public sealed class PairsReaderTests : IDisposable
         Assert.Equal(Path.Combine(_folder, "r2.png"), pairs[1].Real);
     }
 
+    [Fact]
+    public async Task StreamAsync_DrepParquet_CarriesTheImageBytesOfEveryRowGroup()
+    {
+        var path = Path.Combine(_folder, "test.parquet");
+        byte[] G(int i) => [1, 2, (byte)i];
+        byte[] R(int i) => [9, 8, (byte)i];
+        await DrepParquet.WriteAsync(
+            path,
+            [
+                [DrepParquet.Of("a", 5, G(0), R(0), "00000.png", null), DrepParquet.Of("b", 0, G(1), R(1))],
+                [DrepParquet.Of("c", 3, G(2), R(2)), DrepParquet.Of("d", 2, null, R(3), generatedPath: "gen/d.png")],
+            ],
+            TestContext.Current.CancellationToken);
+
+        var pairs = new List<LabelledPair>();
+        await foreach (var pair in PairsReader.StreamAsync(path, TestContext.Current.CancellationToken))
+        {
+            pairs.Add(pair);
+        }
+
+        Assert.Equal(["a", "b", "c", "d"], pairs.Select(p => p.Name));
+        Assert.Equal([5, 0, 3, 2], pairs.Select(p => p.Level));
+        Assert.Equal(G(2), pairs[2].GeneratedBytes);
+        Assert.Equal(R(3), pairs[3].RealBytes);
+        Assert.Equal("test.parquet row 1 generated_images (00000.png)", pairs[0].Generated);
+        Assert.Equal("test.parquet row 3 real_images", pairs[2].Real);
+        // An image struct with a path and no bytes is read from disk, like the path layout.
+        Assert.Null(pairs[3].GeneratedBytes);
+        Assert.Equal(Path.Combine(_folder, "gen", "d.png"), pairs[3].Generated);
+        Assert.Null(pairs[0].WithoutBytes().GeneratedBytes);
+    }
+
+    [Fact]
+    public async Task StreamAsync_DrepParquet_ImageWithNeitherBytesNorPath_NamesTheRow()
+    {
+        var path = Path.Combine(_folder, "test.parquet");
+        await DrepParquet.WriteAsync(path, [[DrepParquet.Of("a", 5, [1], [2]), DrepParquet.Of("b", 1, [1], null)]], TestContext.Current.CancellationToken);
+
+        var error = await Assert.ThrowsAsync<PairsFormatException>(() => PairsReader.ReadAsync(path, TestContext.Current.CancellationToken));
+
+        Assert.Contains("row 2: real_images has neither image bytes nor a path", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StreamAsync_DrepParquet_LevelOutOfRange_NamesTheRow()
+    {
+        var path = Path.Combine(_folder, "test.parquet");
+        await DrepParquet.WriteAsync(path, [[DrepParquet.Of("a", 5, [1], [2])], [DrepParquet.Of("b", 6, [1], [2])]], TestContext.Current.CancellationToken);
+
+        var error = await Assert.ThrowsAsync<PairsFormatException>(() => PairsReader.ReadAsync(path, TestContext.Current.CancellationToken));
+
+        Assert.Contains("row 2: level '6'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StreamAsync_ParquetWithoutImageColumns_ListsTheColumns()
+    {
+        var path = Path.Combine(_folder, "other.parquet");
+        await ParquetSerializer.SerializeAsync(new[] { new HalfRow { Name = "x", Level = 1, Generated = "g" } }, path, cancellationToken: TestContext.Current.CancellationToken);
+
+        var error = await Assert.ThrowsAsync<PairsFormatException>(() => PairsReader.ReadAsync(path, TestContext.Current.CancellationToken));
+
+        Assert.Contains("there is no real image column", error.Message, StringComparison.Ordinal);
+        Assert.Contains("columns: Name, Level, Generated", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("pairs.csv", "name,level,generated,real\na,7,g,r\n", "line 2: level '7'")]
     [InlineData("pairs.csv", "name,level,generated,real\na,3,,r\n", "line 2: generated and real")]
@@ -76,5 +142,14 @@ public sealed class PairsReaderTests : IDisposable
 
         Assert.Contains(name, error.Message, StringComparison.Ordinal);
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    public sealed class HalfRow
+    {
+        public string? Name { get; set; }
+
+        public int Level { get; set; }
+
+        public string? Generated { get; set; }
     }
 }

@@ -35,10 +35,37 @@ public sealed class ExifOrientationTests
         Assert.True(MeanAbsDifference(expected, untagged) > 0.2, $"untagged: {MeanAbsDifference(expected, untagged):0.000}");
     }
 
-    private static float[] Decode(SkiaImageDecoder decoder, byte[] jpeg)
+    [Theory]
+    [InlineData("auto", 6)]
+    [InlineData("auto", 3)]
+    [InlineData("skia", 8)]
+    [InlineData("skia", 5)]
+    public void TaggedSidewaysJpeg_WithExifRotationOff_DecodesAsStored(string backend, int orientation)
     {
-        var tensor = new float[Spec.TensorLength];
-        Assert.True(decoder.Decode(jpeg, Spec, tensor).Succeeded);
+        // What the reference code sees: Pillow without ImageOps.exif_transpose gives the stored pixels.
+        var decoder = new SkiaImageDecoder(new DecoderOptions { JpegDecoder = backend });
+        var asStored = Spec with { ExifRotation = false };
+        using var upright = Picture(640, 400);
+        using var stored = StoredFor(upright, orientation);
+        var uprightJpeg = upright.Encode(SKEncodedImageFormat.Jpeg, 95).ToArray();
+        var storedJpeg = stored.Encode(SKEncodedImageFormat.Jpeg, 95).ToArray();
+        var taggedJpeg = JpegExif.WithOrientation(storedJpeg, (ushort)orientation);
+
+        var tagged = Decode(decoder, taggedJpeg, asStored);
+        var untagged = Decode(decoder, storedJpeg, asStored);
+        var rotated = Decode(decoder, taggedJpeg);
+
+        // The tag only adds a segment before the scan: the same pixels, the same tensor.
+        Assert.Equal(untagged, tagged);
+        Assert.True(MeanAbsDifference(Decode(decoder, uprightJpeg, asStored), tagged) > 0.2, "the switch must leave the picture sideways");
+        Assert.True(MeanAbsDifference(rotated, tagged) > 0.2, "without the switch the same file is turned upright");
+    }
+
+    private static float[] Decode(SkiaImageDecoder decoder, byte[] jpeg, PreprocessSpec? spec = null)
+    {
+        spec ??= Spec;
+        var tensor = new float[spec.TensorLength];
+        Assert.True(decoder.Decode(jpeg, spec, tensor).Succeeded);
         return tensor;
     }
 

@@ -48,8 +48,10 @@ def main():
         "name": name,
         "onnx": "model.onnx",
         "notes": "PDF-Embedding (ICDiff): DeiT-B/16 with 6 tokens; level = 5 - argmax of per-token cosines.",
+        # The official inference code decodes with Pillow in full and never applies EXIF orientation.
         "input": {"name": "input", "width": 224, "height": 224, "resize": "squash",
-                  "mean": m.IMAGENET_MEAN, "std": m.IMAGENET_STD},
+                  "mean": m.IMAGENET_MEAN, "std": m.IMAGENET_STD,
+                  "fullJpegDecode": True, "exifRotation": False},
         "output": {"name": "tokens", "tokens": 6, "dim": 768},
         "scoring": {"rule": "pdf-argmax"},
     })

@@ -14,7 +14,7 @@ internal static class CalibrateCommand
 {
     public static Command Create()
     {
-        var pairs = new Option<string>("--pairs") { Description = "Labelled pairs: .csv, .jsonl or .parquet.", Required = true };
+        var pairs = new Option<string>("--pairs") { Description = "Labelled pairs: .csv, .jsonl or .parquet (path columns, or the D-Rep parquet with the encoded images).", Required = true };
         var model = new Option<string>("--model") { Description = "Manifest of a cosine-thresholds model, or 'builtin'.", DefaultValueFactory = _ => "builtin" };
         var output = new Option<string>("--out") { Description = "Folder for the calibrated manifest (model.json; the built-in model's .onnx is written beside it).", Required = true };
         var command = new Command("calibrate", "Fit a single-vector model's cosine thresholds to labelled pairs.") { pairs, model, output };

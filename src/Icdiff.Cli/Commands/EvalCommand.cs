@@ -9,14 +9,14 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Icdiff.Cli.Commands;
 
-/// <summary>Evaluates a model on labelled pairs: Pearson correlation, MSE of normalised levels, confusion matrix.</summary>
+/// <summary>Evaluates a model on labelled pairs: Pearson correlation, MSE and mean absolute deviation of normalised levels, confusion matrix.</summary>
 internal static class EvalCommand
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     public static Command Create()
     {
-        var pairs = new Option<string>("--pairs") { Description = "Labelled pairs: .csv, .jsonl or .parquet with name, level, generated, real.", Required = true };
+        var pairs = new Option<string>("--pairs") { Description = "Labelled pairs: .csv, .jsonl or .parquet with name, level, generated, real (paths), or the D-Rep parquet (Name, Level, generated_images, real_images with the encoded images).", Required = true };
         var model = new Option<string>("--model") { Description = "Model manifest, or 'builtin'.", DefaultValueFactory = _ => "builtin" };
         var output = new Option<string?>("--out") { Description = "Where to write the figures as JSON (default: eval.json next to the pairs file)." };
         var command = new Command("eval", "Evaluate a model's levels against human-labelled pairs (D-Rep layout).") { pairs, model, output };
@@ -36,17 +36,19 @@ internal static class EvalCommand
 
     public static async Task<(ModelManifest Manifest, IReadOnlyList<ScoredPair> Pairs)> ScoreAsync(string pairsPath, string model, CancellationToken ct)
     {
-        var labelled = await PairsReader.ReadAsync(pairsPath, ct);
-        if (labelled.Count == 0)
+        // The pairs stream (a D-Rep parquet carries its images: one row group in memory at a time), so the file's
+        // first rows are checked before the model loads and the rest as they are scored.
+        var pairs = PairsReader.StreamAsync(pairsPath, ct);
+        _ = ModelCatalog.ReadManifest(model);
+        await using var services = CliServices.CreateWorkerServices();
+        var embedder = services.GetRequiredService<ModelCatalog>().Get(model);
+        Console.WriteLine($"Scoring the pairs of {pairsPath} with {embedder.Manifest.Name} ({embedder.Manifest.Scoring.Describe()})");
+        var scored = await PairScorer.ScoreAsync(pairs, embedder, services.GetRequiredService<ImagePipeline>(), ct);
+        if (scored.Count == 0)
         {
             throw new CliError($"pairs file '{pairsPath}' holds no pairs.");
         }
 
-        _ = ModelCatalog.ReadManifest(model);
-        await using var services = CliServices.CreateWorkerServices();
-        var embedder = services.GetRequiredService<ModelCatalog>().Get(model);
-        Console.WriteLine($"Scoring {labelled.Count} pairs with {embedder.Manifest.Name} ({embedder.Manifest.Scoring.Describe()})");
-        var scored = await PairScorer.ScoreAsync(labelled, embedder, services.GetRequiredService<ImagePipeline>(), ct);
         return (embedder.Manifest, scored);
     }
 
@@ -56,6 +58,7 @@ internal static class EvalCommand
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{manifest.Name}: {agreement.Pairs} pairs scored, {skipped} skipped"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  Pearson correlation (levels/5): {agreement.Pearson:0.0000}"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  mean squared error (levels/5):  {agreement.MeanSquaredError:0.0000}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  mean abs. deviation (levels/5): {agreement.MeanAbsoluteDeviation:0.0000}"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  exact level agreement:          {agreement.ExactAgreement:P1}"));
         output.WriteLine("  confusion (rows: human level, columns: predicted 0..5) and per-level accuracy:");
         for (var level = 0; level < ReplicationLevels.Count; level++)
@@ -78,7 +81,8 @@ internal static class EvalCommand
             pairs = agreement.Pairs,
             skipped = pairs.Count(p => p.Score is null),
             pearson = double.IsNaN(agreement.Pearson) ? (double?)null : agreement.Pearson,
-            meanSquaredError = agreement.MeanSquaredError,
+            meanSquaredError = double.IsNaN(agreement.MeanSquaredError) ? (double?)null : agreement.MeanSquaredError,
+            meanAbsoluteDeviation = double.IsNaN(agreement.MeanAbsoluteDeviation) ? (double?)null : agreement.MeanAbsoluteDeviation,
             exactAgreement = agreement.ExactAgreement,
             confusion = agreement.Confusion,
             perLevelAccuracy = agreement.PerLevelAccuracy,
