@@ -49,7 +49,9 @@ public sealed class ServeTests
                 try
                 {
                     using var runs = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/api/runs", Token));
-                    completed = runs.RootElement.EnumerateArray().Where(r => r.GetProperty("schedule").GetString() == "nightly" && r.GetProperty("state").GetString() == "Completed").Select(r => (JsonElement?)r.Clone()).FirstOrDefault();
+                    // Newest first: the schedule's first run (every image) is the oldest completed one; later runs
+                    // audit only images new since, which on a slow poll may already be listed above it.
+                    completed = runs.RootElement.EnumerateArray().Where(r => r.GetProperty("schedule").GetString() == "nightly" && r.GetProperty("state").GetString() == "Completed").Select(r => (JsonElement?)r.Clone()).LastOrDefault();
                 }
                 catch (HttpRequestException)
                 {
