@@ -20,6 +20,12 @@ using StackExchange.Redis;
 // appsettings.json; OTEL_EXPORTER_OTLP_ENDPOINT turns on OTLP export.
 var builder = WebApplication.CreateBuilder(args);
 builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
+if (SiloSettings.Problems(builder.Configuration) is { Count: > 0 } settingProblems)
+{
+    settingProblems.ToList().ForEach(p => Console.Error.WriteLine($"icdiff-silo: error: {p}"));
+    return 2;
+}
+
 var cluster = builder.Configuration.GetSection(IcdiffClusterOptions.SectionName).Get<IcdiffClusterOptions>() ?? new IcdiffClusterOptions();
 var listenUrl = $"http://{FormatHost(cluster.HttpAddress)}:{cluster.HttpPort}";
 try
