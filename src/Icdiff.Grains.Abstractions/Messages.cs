@@ -4,7 +4,11 @@ namespace Icdiff.Grains;
 [GenerateSerializer, Immutable]
 public sealed record ModelCorpus([property: Id(0)] string Model, [property: Id(1)] string Location);
 
-/// <summary>Everything a run needs; fixed when the run starts. <see cref="Schedule"/> names the schedule that started it.</summary>
+/// <summary>
+/// Everything a run needs; fixed when the run starts. <see cref="Schedule"/> names the schedule that started it.
+/// <see cref="CorpusIdentities"/> maps each local corpus location (absolute) to the identity of the folder found there
+/// when the run started, so a resume can tell the same corpus from another one put in its place.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record AuditRequest(
     [property: Id(0)] string GalleryLocation,
@@ -13,7 +17,8 @@ public sealed record AuditRequest(
     [property: Id(3)] int MinLevel,
     [property: Id(4)] int Candidates,
     [property: Id(5)] int ShardSize,
-    [property: Id(6)] string? Schedule = null)
+    [property: Id(6)] string? Schedule = null,
+    [property: Id(7)] IReadOnlyDictionary<string, string>? CorpusIdentities = null)
 {
     /// <summary>Set for runs started by a schedule: only images its earlier runs did not record are processed.</summary>
     public bool IsScheduled => Schedule is not null;
@@ -26,13 +31,15 @@ public sealed record ImageRef([property: Id(0)] string Key, [property: Id(1)] st
 [GenerateSerializer, Immutable]
 public sealed record SkipRecord([property: Id(0)] string Key, [property: Id(1)] string Reason, [property: Id(2)] string? Detail);
 
-/// <summary>The best gallery match of one generated image.</summary>
+/// <summary>The best gallery match of one generated image, with the stamps both images had when they were read (the dashboard serves only that content).</summary>
 [GenerateSerializer, Immutable]
 public sealed record MatchRecord(
     [property: Id(0)] string Key,
     [property: Id(1)] string? GalleryKey,
     [property: Id(2)] int Level,
-    [property: Id(3)] float Similarity);
+    [property: Id(3)] float Similarity,
+    [property: Id(4)] string? Stamp = null,
+    [property: Id(5)] string? GalleryStamp = null);
 
 [GenerateSerializer, Immutable]
 public sealed record GalleryEmbedding([property: Id(0)] ImageRef Image, [property: Id(1)] float[] Embedding);

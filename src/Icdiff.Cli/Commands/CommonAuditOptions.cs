@@ -24,8 +24,9 @@ internal sealed class CommonAuditOptions
         command.Options.Add(_dataDir);
     }
 
+    /// <summary>The run's request, its corpus locations made absolute and their folders' identities recorded (see <see cref="CorpusLocations"/>).</summary>
     public AuditRequest ToRequest(ParseResult parse, string gallery, IReadOnlyList<ModelCorpus> generated) =>
-        new(gallery, generated, parse.GetValue(_model) ?? "builtin", parse.GetValue(_minLevel), parse.GetValue(_candidates), parse.GetValue(_shardSize));
+        CorpusLocations.Canonical(new(gallery, generated, parse.GetValue(_model) ?? "builtin", parse.GetValue(_minLevel), parse.GetValue(_candidates), parse.GetValue(_shardSize)));
 
     public string OutDirectory(ParseResult parse, string fallback) => Path.GetFullPath(parse.GetValue(_out) ?? fallback);
 
