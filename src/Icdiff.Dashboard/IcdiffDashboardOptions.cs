@@ -23,6 +23,17 @@ public sealed class IcdiffDashboardOptions
     /// </summary>
     public List<string> AllowedHosts { get; set; } = [];
 
+    /// <summary>Thumbnails decoded at once (0: half the cores, at least one); requests beyond wait for a slot.</summary>
+    public int ThumbnailDecodes { get; set; }
+
+    /// <summary>Time a thumbnail may take to wait for a slot, read and decode; past it the request is answered 503.</summary>
+    public TimeSpan ThumbnailTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Bytes of encoded thumbnails kept in memory.</summary>
+    public long ThumbnailCacheBytes { get; set; } = 64L * 1024 * 1024;
+
+    public int EffectiveThumbnailDecodes => ThumbnailDecodes > 0 ? ThumbnailDecodes : Math.Max(1, Environment.ProcessorCount / 2);
+
     /// <summary>Throws when the host listens beyond loopback without a key: the dashboard shows file names and images.</summary>
     public void Validate(IEnumerable<string> listenUrls)
     {
@@ -45,6 +56,21 @@ public sealed class IcdiffDashboardOptions
         if (RefreshSeconds is < 1 or > 3600)
         {
             yield return $"{SectionName}:RefreshSeconds must be 1..3600 (got {RefreshSeconds}).";
+        }
+
+        if (ThumbnailDecodes is < 0 or > 256)
+        {
+            yield return $"{SectionName}:ThumbnailDecodes must be 0..256 (got {ThumbnailDecodes}).";
+        }
+
+        if (ThumbnailTimeout <= TimeSpan.Zero || ThumbnailTimeout > TimeSpan.FromMinutes(10))
+        {
+            yield return $"{SectionName}:ThumbnailTimeout must be more than 0 and at most 10 minutes (got {ThumbnailTimeout}).";
+        }
+
+        if (ThumbnailCacheBytes is < 1 or > 1L << 34)
+        {
+            yield return $"{SectionName}:ThumbnailCacheBytes must be 1..17179869184 (got {ThumbnailCacheBytes}).";
         }
 
         // A key set but blank (an empty secret, a stray space) would otherwise read as "no key" or as a key anyone can guess.

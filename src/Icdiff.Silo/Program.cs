@@ -32,7 +32,7 @@ try
 {
     cluster.Validate();
     // The replication dashboard (and the Orleans Dashboard) beyond loopback need an API key.
-    (builder.Configuration.GetSection(IcdiffDashboardOptions.SectionName).Get<IcdiffDashboardOptions>() ?? new IcdiffDashboardOptions()).Validate([listenUrl]);
+    (builder.Configuration.GetSection(IcdiffDashboardOptions.SectionName).Get<IcdiffDashboardOptions>() ?? new IcdiffDashboardOptions()).Validate(SiloSettings.ListenUrls(builder.Configuration, listenUrl));
 }
 catch (ArgumentException ex)
 {

@@ -28,6 +28,10 @@ internal static class SiloSettings
         SettingsSection.Listing<IcdiffDashboardOptions>(IcdiffDashboardOptions.SectionName, o => o.Problems()),
     ];
 
+    /// <summary>Where the web host will listen: Kestrel endpoints from the settings win over the silo's own address.</summary>
+    public static string[] ListenUrls(IConfiguration configuration, string fallback) =>
+        configuration.GetSection("Kestrel:Endpoints").GetChildren().Select(e => e["Url"]).OfType<string>().ToArray() is { Length: > 0 } endpoints ? endpoints : [fallback];
+
     /// <summary>Every problem, one message each (empty when the settings are good).</summary>
     public static IReadOnlyList<string> Problems(IConfiguration configuration) =>
         SettingsCheck.Problems(configuration.AsEnumerable(), Sections, s => configuration.GetSection(s.Name).Get(s.Type));
