@@ -96,14 +96,14 @@ public sealed partial class CorpusPreviewService : IDisposable
             return new ThumbnailResult(ThumbnailStatus.NotFound, null, $"the corpus at {location} no longer lists '{key}'.");
         }
 
-        if (recorded.Stamp is { } stamp && !string.Equals(stamp, item.Stamp, StringComparison.Ordinal))
-        {
-            return new ThumbnailResult(ThumbnailStatus.Changed, null, $"'{key}' is not the image run {runId} read (its stamp changed): the corpus at {location} changed or is another one since the run.");
-        }
-
         if (listing.Root is { } root && LeadsOutOf(root, item.Uri))
         {
             return new ThumbnailResult(ThumbnailStatus.Refused, null, $"'{key}' is a link out of the corpus folder; not followed.");
+        }
+
+        if (recorded.Stamp is { } stamp && !string.Equals(stamp, item.Stamp, StringComparison.Ordinal))
+        {
+            return new ThumbnailResult(ThumbnailStatus.Changed, null, $"'{key}' is not the image run {runId} read (its stamp changed): the corpus at {location} changed or is another one since the run.");
         }
 
         var cacheKey = $"{location}\n{key}\n{item.Stamp}";

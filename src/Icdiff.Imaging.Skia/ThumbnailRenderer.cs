@@ -1,4 +1,3 @@
-using System.Buffers;
 using SkiaSharp;
 
 namespace Icdiff.Imaging.Skia;
@@ -7,8 +6,9 @@ namespace Icdiff.Imaging.Skia;
 /// Small JPEG thumbnails for reports and the dashboard, decoded within a pixel budget: the header is read first and an
 /// image declaring more than <c>maxPixels</c> is refused before any pixel is decoded (as the pipeline's decoder does);
 /// JPEG and WebP decode at the smallest native scale that still covers the thumbnail (DCT scaling, as the pipeline);
-/// other formats decoded top-down (PNG, BMP) go row by row, keeping only the rows and columns the thumbnail samples, so
-/// a 100-megapixel PNG costs one row of memory, not 400 MB. Returns null for anything that does not decode.
+/// a large PNG goes row by row, keeping only the rows and columns the thumbnail samples, so a 100-megapixel PNG costs
+/// two rows of memory, not 400 MB; other formats decode whole only up to 16 megapixels. Returns null for anything
+/// that does not decode.
 /// </summary>
 public static class ThumbnailRenderer
 {
@@ -29,7 +29,7 @@ public static class ThumbnailRenderer
             return null;
         }
 
-        using var small = DecodeSmall(codec, maxEdge);
+        using var small = DecodeSmall(codec, encoded, maxEdge);
         if (small is null)
         {
             return null;
@@ -39,7 +39,7 @@ public static class ThumbnailRenderer
         return encodedThumb?.ToArray();
     }
 
-    private static SKBitmap? DecodeSmall(SKCodec codec, int maxEdge)
+    private static SKBitmap? DecodeSmall(SKCodec codec, ReadOnlySpan<byte> encoded, int maxEdge)
     {
         var width = codec.Info.Width;
         var height = codec.Info.Height;
@@ -64,7 +64,7 @@ public static class ThumbnailRenderer
             return DecodeWhole(codec, decoded, targetW, targetH);
         }
 
-        return DecodeSampledRows(codec, targetW, targetH);
+        return codec.EncodedFormat == SKEncodedImageFormat.Png ? DecodeSampledRows(encoded, targetW, targetH) : null;
     }
 
     private static SKBitmap? DecodeWhole(SKCodec codec, SKSizeI decoded, int targetW, int targetH)
@@ -89,60 +89,20 @@ public static class ThumbnailRenderer
     }
 
     /// <summary>
-    /// Decodes top-down, one row at a time, keeping the row nearest each thumbnail row and skipping the others (the codec
-    /// still inflates them, but nothing is kept): memory is one source row plus the thumbnail. Null when the format
-    /// cannot be decoded row by row in order and is too large to decode whole.
+    /// A large PNG, row by row with only the sampled rows and columns kept (see <see cref="PngRowSampler"/>): memory is
+    /// two source rows plus the thumbnail. Null for other formats too large to decode whole.
     /// </summary>
-    private static unsafe SKBitmap? DecodeSampledRows(SKCodec codec, int targetW, int targetH)
+    private static unsafe SKBitmap? DecodeSampledRows(ReadOnlySpan<byte> encoded, int targetW, int targetH)
     {
-        var width = codec.Info.Width;
-        var height = codec.Info.Height;
-        var rowInfo = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul);
-        if (codec.StartScanlineDecode(rowInfo) != SKCodecResult.Success || codec.ScanlineOrder != SKCodecScanlineOrder.TopDown)
+        var small = new SKBitmap(new SKImageInfo(targetW, targetH, SKColorType.Rgba8888, SKAlphaType.Premul));
+        var pixels = new Span<byte>((void*)small.GetPixels(), targetH * small.RowBytes);
+        if (small.RowBytes != targetW * 4 || !PngRowSampler.TrySample(encoded, targetW, targetH, pixels))
         {
+            small.Dispose();
             return null;
         }
 
-        var row = ArrayPool<byte>.Shared.Rent(width * 4);
-        var small = new SKBitmap(new SKImageInfo(targetW, targetH, SKColorType.Rgba8888, SKAlphaType.Premul));
-        try
-        {
-            var pixels = (byte*)small.GetPixels();
-            var next = 0;
-            for (var y = 0; y < targetH; y++)
-            {
-                var sourceRow = (int)(((y + 0.5) * height) / targetH);
-                if (sourceRow > next && codec.SkipScanlines(sourceRow - next) != true)
-                {
-                    break;
-                }
-
-                fixed (byte* target = row)
-                {
-                    if (codec.GetScanlines((IntPtr)target, 1, width * 4) != 1)
-                    {
-                        break;
-                    }
-                }
-
-                next = sourceRow + 1;
-                var destination = pixels + ((long)y * small.RowBytes);
-                for (var x = 0; x < targetW; x++)
-                {
-                    var sourceColumn = (int)(((x + 0.5) * width) / targetW) * 4;
-                    destination[(x * 4) + 0] = row[sourceColumn + 0];
-                    destination[(x * 4) + 1] = row[sourceColumn + 1];
-                    destination[(x * 4) + 2] = row[sourceColumn + 2];
-                    destination[(x * 4) + 3] = row[sourceColumn + 3];
-                }
-            }
-
-            small.NotifyPixelsChanged();
-            return small;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(row);
-        }
+        small.NotifyPixelsChanged();
+        return small;
     }
 }
