@@ -29,7 +29,7 @@ internal static class CliSettings
     /// <summary>Throws a <see cref="CliError"/> listing every bad setting, one per line.</summary>
     public static void Check(IConfiguration configuration)
     {
-        var problems = SettingsCheck.Problems(configuration.AsEnumerable(), Sections, s => configuration.GetSection(s.Name).Get(s.Type));
+        var problems = SettingsCheck.Problems(configuration.AsEnumerable(), Sections, (s, parsed) => new ConfigurationBuilder().AddInMemoryCollection(parsed).Build().GetSection(s.Name).Get(s.Type));
         if (problems.Count > 0)
         {
             throw new CliError(string.Join('\n', problems));

@@ -16,25 +16,22 @@ namespace Icdiff.Core;
 public static class SettingsCheck
 {
     /// <summary>
-    /// Every problem of every section, one message each: values that do not parse (the section is then not bound), and
-    /// the rules of each section's options, checked on the options <paramref name="bind"/> builds from the settings.
+    /// Every problem of every section, one message each: values that do not parse, and the rules of each section's
+    /// options, checked on the options <paramref name="bind"/> builds from the settings that parse (a value that does
+    /// not parse is left at its default there, so the other keys of its section are still checked).
     /// </summary>
-    public static IReadOnlyList<string> Problems(IEnumerable<KeyValuePair<string, string?>> settings, IEnumerable<SettingsSection> sections, Func<SettingsSection, object?> bind)
+    public static IReadOnlyList<string> Problems(IEnumerable<KeyValuePair<string, string?>> settings, IEnumerable<SettingsSection> sections, Func<SettingsSection, IEnumerable<KeyValuePair<string, string?>>, object?> bind)
     {
         var flat = settings.ToList();
         var problems = new List<string>();
         foreach (var section in sections)
         {
-            var parse = ParseProblems(flat, section.Name, section.Type).ToList();
-            problems.AddRange(parse);
-            if (parse.Count > 0)
-            {
-                continue;
-            }
-
+            var bad = BadKeys(flat, section.Name, section.Type).ToDictionary(p => p.Key, p => p.Message, StringComparer.OrdinalIgnoreCase);
+            problems.AddRange(bad.Values);
             try
             {
-                problems.AddRange(section.Validate(bind(section) ?? Activator.CreateInstance(section.Type)!));
+                var parsed = flat.Where(s => !bad.ContainsKey(s.Key));
+                problems.AddRange(section.Validate(bind(section, parsed) ?? Activator.CreateInstance(section.Type)!));
             }
             catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException)
             {
@@ -47,7 +44,10 @@ public static class SettingsCheck
     }
 
     /// <summary>One message per key under <paramref name="section"/> whose value does not parse as its property's type.</summary>
-    public static IEnumerable<string> ParseProblems(IEnumerable<KeyValuePair<string, string?>> settings, string section, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type optionsType)
+    public static IEnumerable<string> ParseProblems(IEnumerable<KeyValuePair<string, string?>> settings, string section, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type optionsType) =>
+        BadKeys(settings, section, optionsType).Select(b => b.Message);
+
+    private static IEnumerable<(string Key, string Message)> BadKeys(IEnumerable<KeyValuePair<string, string?>> settings, string section, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)] Type optionsType)
     {
         var prefix = section + ":";
         foreach (var (key, value) in settings.OrderBy(s => s.Key, StringComparer.OrdinalIgnoreCase))
@@ -62,7 +62,7 @@ public static class SettingsCheck
                 continue;
             }
 
-            yield return $"{key} {Expected(target)} (got {(LooksSecret(key) ? "a value that does not parse" : $"'{value}'")}).";
+            yield return (key, $"{key} {Expected(target)} (got {(LooksSecret(key) ? "a value that does not parse" : $"'{value}'")}).");
         }
     }
 

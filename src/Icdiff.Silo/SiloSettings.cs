@@ -34,5 +34,5 @@ internal static class SiloSettings
 
     /// <summary>Every problem, one message each (empty when the settings are good).</summary>
     public static IReadOnlyList<string> Problems(IConfiguration configuration) =>
-        SettingsCheck.Problems(configuration.AsEnumerable(), Sections, s => configuration.GetSection(s.Name).Get(s.Type));
+        SettingsCheck.Problems(configuration.AsEnumerable(), Sections, (s, parsed) => new ConfigurationBuilder().AddInMemoryCollection(parsed).Build().GetSection(s.Name).Get(s.Type));
 }

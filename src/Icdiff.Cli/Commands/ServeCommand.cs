@@ -88,7 +88,10 @@ internal static class ServeCommand
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.AddConfiguration(settings);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.UseUrls(listen);
+        if (endpoints.Length == 0)
+        {
+            builder.WebHost.UseUrls(listen);
+        }
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(_ => CliServices.CreateCorpusResolver());
         builder.Services.AddIcdiffDashboard();
