@@ -113,18 +113,12 @@ public sealed partial class CorpusPreviewService : IDisposable
         }
 
         // Identical requests share one read and decode; the waiters give up on their own cancellation only.
+        // The shared entry goes once its decode ends, whether or not anyone still waits: a later request then finds the
+        // cached image, or (after a refusal or a time-out) tries again, never an old answer.
         var shared = _inFlight.GetOrAdd(cacheKey, k => new Lazy<Task<ThumbnailResult>>(() => RenderAsync(k, listing.Source, item)));
-        try
-        {
-            return await shared.Value.WaitAsync(cancellationToken);
-        }
-        finally
-        {
-            if (shared.Value.IsCompleted)
-            {
-                _inFlight.TryRemove(new KeyValuePair<string, Lazy<Task<ThumbnailResult>>>(cacheKey, shared));
-            }
-        }
+        var rendering = shared.Value;
+        _ = rendering.ContinueWith(_ => _inFlight.TryRemove(new KeyValuePair<string, Lazy<Task<ThumbnailResult>>>(cacheKey, shared)), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return await rendering.WaitAsync(cancellationToken);
     }
 
     /// <summary>The prompts of a corpus's images by key (empty when its source has none: folders, blob containers).</summary>
