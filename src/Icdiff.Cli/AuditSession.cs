@@ -106,6 +106,7 @@ internal static partial class AuditSession
     /// <summary>Checks everything that can be checked before a silo starts, so mistakes cost a second, not a run.</summary>
     public static async Task ValidateAsync(AuditRequest request, CancellationToken cancellationToken)
     {
+        CliSettings.CheckEnvironment();
         new ReplicaCriterion(request.MinLevel, request.Candidates, request.EffectiveMatchRule).Validate();
         if (request.ShardSize is < 1 or > 100_000)
         {

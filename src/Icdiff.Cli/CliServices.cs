@@ -18,6 +18,7 @@ internal static class CliServices
     public static ServiceProvider CreateWorkerServices(IEnumerable<KeyValuePair<string, string?>>? overrides = null)
     {
         var configuration = new ConfigurationBuilder().AddEnvironmentVariables().AddInMemoryCollection(overrides ?? []).Build();
+        CliSettings.Check(configuration);
         var services = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)
             .AddLogging(b => b.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning))

@@ -13,7 +13,12 @@ internal static class CommandHost
         }
         catch (Exception ex) when (ex is CliError or CorpusException or ModelManifestException or ArgumentException or Evaluation.PairsFormatException)
         {
-            await Console.Error.WriteLineAsync($"icdiff: error: {ex.Message}");
+            // One line per problem: a settings check reports every bad key at once.
+            foreach (var line in ex.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                await Console.Error.WriteLineAsync($"icdiff: error: {line}");
+            }
+
             return AuditSession.ErrorExitCode;
         }
         catch (OperationCanceledException)

@@ -39,6 +39,7 @@ internal sealed class EmbeddedSilo : IAsyncDisposable
         builder.Configuration.AddEnvironmentVariables();
         builder.Configuration.AddInMemoryCollection(overrides ?? []);
         builder.Configuration.AddInMemoryCollection([new($"{AuditSiloOptions.SectionName}:{nameof(AuditSiloOptions.DataDirectory)}", dataDirectory)]);
+        CliSettings.Check(builder.Configuration);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);

@@ -12,6 +12,9 @@ public interface IVectorIndex
 
     string KeyOf(int ordinal);
 
+    /// <summary>The change stamp the image had when it was indexed, so a match can say which content it matched.</summary>
+    string StampOf(int ordinal);
+
     ReadOnlySpan<float> EmbeddingOf(int ordinal);
 
     /// <summary>

@@ -13,4 +13,7 @@ public enum SkipReason
     Missing,
     EmbeddingFailed,
     TimedOut,
+
+    /// <summary>A FIFO, device, socket or directory where an image file was expected: refused before it is opened.</summary>
+    NotARegularFile,
 }

@@ -11,6 +11,6 @@ public sealed class LocalFileContentReader : IContentReader
     public ValueTask<byte[]> ReadAsync(string uri, long maxBytes, CancellationToken cancellationToken)
     {
         var path = uri.StartsWith("file://", StringComparison.OrdinalIgnoreCase) ? new Uri(uri).LocalPath : uri;
-        return LocalFiles.ReadAsync(path, maxBytes, cancellationToken);
+        return LocalFiles.ReadAsync(path, maxBytes, listed: false, cancellationToken);
     }
 }

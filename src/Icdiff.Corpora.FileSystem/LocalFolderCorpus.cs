@@ -77,10 +77,10 @@ public sealed class LocalFolderCorpus : ICorpusSource
     }
 
     public ValueTask<byte[]> ReadAsync(CorpusItem item, long maxBytes, CancellationToken cancellationToken) =>
-        LocalFiles.ReadAsync(item.Uri, maxBytes, cancellationToken);
+        LocalFiles.ReadAsync(item.Uri, maxBytes, listed: true, cancellationToken);
 
     public ValueTask<ItemContent> ReadContentAsync(CorpusItem item, long maxBytes, CancellationToken cancellationToken) =>
-        LocalFiles.ReadPooledAsync(item.Uri, maxBytes, cancellationToken);
+        LocalFiles.ReadPooledAsync(item.Uri, maxBytes, listed: true, cancellationToken);
 
     private CorpusItem ToItem(FileInfo file)
     {

@@ -12,9 +12,15 @@ public sealed class ManifestCorpusProvider(IEnumerable<IContentReader> readers) 
     public ICorpusSource Open(string location)
     {
         var parsed = ManifestLocation.Parse(location);
-        if (!File.Exists(parsed.Path))
+        var node = FileNode.Probe(parsed.Path);
+        if (!node.Exists)
         {
             throw new CorpusException($"manifest '{parsed.Path}' does not exist.");
+        }
+
+        if (node.Kind != FileNodeKind.RegularFile)
+        {
+            throw new CorpusException($"manifest '{parsed.Path}' is {FileNode.Describe(node.Kind)}, not a regular file.");
         }
 
         return new ManifestCorpus(parsed, location, _readers);

@@ -32,9 +32,16 @@ public static class ManifestReader
 
     public static IAsyncEnumerable<ManifestRow> ReadAsync(string path, CancellationToken cancellationToken)
     {
-        if (!File.Exists(path))
+        var node = FileNode.Probe(path);
+        if (!node.Exists)
         {
             throw new ManifestFormatException($"manifest '{path}' does not exist.");
+        }
+
+        // A FIFO named like a manifest would block the open until some writer came; a device would never end.
+        if (node.Kind != FileNodeKind.RegularFile)
+        {
+            throw new ManifestFormatException($"manifest '{path}' is {FileNode.Describe(node.Kind)}, not a regular file.");
         }
 
         return Path.GetExtension(path).ToLowerInvariant() switch
@@ -48,7 +55,8 @@ public static class ManifestReader
 
     private static async IAsyncEnumerable<ManifestRow> ReadCsvAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        using var stream = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        var reader = Lines(stream);
         var header = await ReadBoundedLineAsync(reader, path, 1, cancellationToken) ?? throw new ManifestFormatException($"manifest '{path}' is empty.");
         var columns = SplitCsv(header, path, 1).Select(c => c.Trim()).ToArray();
         var layout = ColumnLayout.From(columns, path);
@@ -73,7 +81,8 @@ public static class ManifestReader
 
     private static async IAsyncEnumerable<ManifestRow> ReadJsonLinesAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        using var stream = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        var reader = Lines(stream);
         var lineNumber = 0L;
         while (await ReadBoundedLineAsync(reader, path, lineNumber + 1, cancellationToken) is { } line)
         {
@@ -205,16 +214,20 @@ public static class ManifestReader
     /// </summary>
     private static bool IsParquetFailure(Exception ex) => ex is not (OperationCanceledException or ManifestFormatException);
 
-    private static async Task<string?> ReadBoundedLineAsync(StreamReader reader, string path, long lineNumber, CancellationToken cancellationToken)
+    private static async Task<string?> ReadBoundedLineAsync(BoundedLineReader reader, string path, long lineNumber, CancellationToken cancellationToken)
     {
-        var line = await reader.ReadLineAsync(cancellationToken);
-        if (line is { Length: > MaxLineChars })
+        try
         {
-            throw new ManifestFormatException($"manifest '{path}' line {lineNumber}: longer than {MaxLineChars} characters.");
+            return await reader.ReadLineAsync(cancellationToken);
         }
-
-        return line;
+        catch (LineTooLongException ex)
+        {
+            throw new ManifestFormatException($"manifest '{path}' line {lineNumber}: longer than {MaxLineChars} characters.", ex);
+        }
     }
+
+    /// <summary>A text manifest's lines, each at most <see cref="MaxLineChars"/> long; the stream is the caller's to dispose.</summary>
+    private static BoundedLineReader Lines(StreamReader reader) => new(reader, MaxLineChars);
 
     private static List<string> SplitCsv(string line, string path, long lineNumber) =>
         CsvLine.TrySplit(line, out var fields) ? fields : throw new ManifestFormatException($"manifest '{path}' line {lineNumber}: a quoted field is not closed.");

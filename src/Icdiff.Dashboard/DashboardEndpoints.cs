@@ -1,4 +1,5 @@
 using Icdiff.History;
+using Icdiff.Imaging.Skia;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -14,16 +15,19 @@ public static class DashboardEndpoints
     public static IServiceCollection AddIcdiffDashboard(this IServiceCollection services)
     {
         services.AddOptions<IcdiffDashboardOptions>().BindConfiguration(IcdiffDashboardOptions.SectionName);
+        // Thumbnails decode under the same pixel budget as the pipeline (Icdiff:Decoder:MaxPixels).
+        services.AddOptions<DecoderOptions>().BindConfiguration(DecoderOptions.SectionName);
         services.TryAddSingleton<CorpusPreviewService>();
+        services.TryAddSingleton(DashboardSession.Create());
         return services;
     }
 
     /// <summary>
-    /// Guards every path except <paramref name="openPaths"/> (health and metrics probes) with the API key when the host
-    /// listens beyond loopback. Call before mapping endpoints.
+    /// Guards every path except <paramref name="openPaths"/> (health and metrics probes): security headers, the Host
+    /// check, and the API key when the host listens beyond loopback. Call before mapping endpoints.
     /// </summary>
     public static IApplicationBuilder UseDashboardAccess(this IApplicationBuilder app, params string[] openPaths) =>
-        app.UseWhen(c => !openPaths.Any(p => c.Request.Path.StartsWithSegments(p, StringComparison.Ordinal)), b => b.UseMiddleware<ApiKeyMiddleware>());
+        app.UseWhen(c => !openPaths.Any(p => c.Request.Path.StartsWithSegments(p, StringComparison.Ordinal)), b => b.UseMiddleware<DashboardGuardMiddleware>().UseMiddleware<ApiKeyMiddleware>());
 
     /// <summary>Maps the pages and the JSON and export API under <paramref name="basePath"/> ("" for the root).</summary>
     public static IEndpointRouteBuilder MapIcdiffDashboard(this IEndpointRouteBuilder endpoints, string basePath = "")
@@ -82,11 +86,11 @@ public static class DashboardEndpoints
 
         group.MapGet("/thumbs/{runId}/generated/{model}", async (string runId, string model, string key, IRunHistoryStore store, CorpusPreviewService previews, CancellationToken ct) =>
             await store.GetRunAsync(runId, ct) is { } run && run.Models.FirstOrDefault(m => m.Model == model) is { } m
-                ? Thumbnail(await previews.GetThumbnailAsync(m.Location, key, ct))
+                ? Thumbnail(await previews.GetThumbnailAsync(runId, model, m.Location, key, ct))
                 : Results.NotFound());
 
         group.MapGet("/thumbs/{runId}/gallery", async (string runId, string key, IRunHistoryStore store, CorpusPreviewService previews, CancellationToken ct) =>
-            await store.GetRunAsync(runId, ct) is { } run ? Thumbnail(await previews.GetThumbnailAsync(run.Gallery, key, ct)) : Results.NotFound());
+            await store.GetRunAsync(runId, ct) is { } run ? Thumbnail(await previews.GetThumbnailAsync(runId, null, run.Gallery, key, ct)) : Results.NotFound());
 
         group.MapGet("/api/runs", async (IRunHistoryStore store, int? limit, CancellationToken ct) => Results.Json(await store.ListRunsAsync(Math.Clamp(limit ?? 100, 1, 5000), ct)));
 
@@ -120,7 +124,15 @@ public static class DashboardEndpoints
     private static IResult NotFound(string basePath, string runId) =>
         Results.Content(Html.Page(basePath, "Not found", $"<h1>No run {Html.E(runId)}</h1>"), "text/html; charset=utf-8", statusCode: StatusCodes.Status404NotFound);
 
-    private static IResult Thumbnail(byte[]? jpeg) => jpeg is null ? Results.NotFound() : Results.File(jpeg, "image/jpeg");
+    /// <summary>The image, or the reason there is none in words (the page shows the pair without it).</summary>
+    private static IResult Thumbnail(ThumbnailResult result) => result.Status switch
+    {
+        ThumbnailStatus.Ok => Results.File(result.Jpeg!, "image/jpeg"),
+        ThumbnailStatus.Changed => Results.Text(result.Message, statusCode: StatusCodes.Status409Conflict),
+        ThumbnailStatus.Refused => Results.Text(result.Message, statusCode: StatusCodes.Status403Forbidden),
+        ThumbnailStatus.Busy => Results.Text(result.Message, statusCode: StatusCodes.Status503ServiceUnavailable),
+        _ => Results.Text(result.Message, statusCode: StatusCodes.Status404NotFound),
+    };
 
     private static string SafeFileName(string runId) => new([.. runId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_')]);
 }

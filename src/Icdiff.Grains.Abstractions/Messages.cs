@@ -4,7 +4,11 @@ namespace Icdiff.Grains;
 [GenerateSerializer, Immutable]
 public sealed record ModelCorpus([property: Id(0)] string Model, [property: Id(1)] string Location);
 
-/// <summary>Everything a run needs; fixed when the run starts. <see cref="Schedule"/> names the schedule that started it.</summary>
+/// <summary>
+/// Everything a run needs; fixed when the run starts. <see cref="Schedule"/> names the schedule that started it.
+/// <see cref="CorpusIdentities"/> maps each local corpus location (absolute) to the identity of the folder found there
+/// when the run started, so a resume can tell the same corpus from another one put in its place.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record AuditRequest(
     [property: Id(0)] string GalleryLocation,
@@ -14,8 +18,9 @@ public sealed record AuditRequest(
     [property: Id(4)] int Candidates,
     [property: Id(5)] int ShardSize,
     [property: Id(6)] string? Schedule = null,
-    [property: Id(7)] string? MatchRule = null,
-    [property: Id(8)] string? Control = null)
+    [property: Id(7)] IReadOnlyDictionary<string, string>? CorpusIdentities = null,
+    [property: Id(8)] string? MatchRule = null,
+    [property: Id(9)] string? Control = null)
 {
     /// <summary>The model name under which the control corpus (<see cref="Control"/>) is scanned beside the models.</summary>
     public const string ControlModel = "_control";
@@ -35,8 +40,9 @@ public sealed record ImageRef([property: Id(0)] string Key, [property: Id(1)] st
 public sealed record SkipRecord([property: Id(0)] string Key, [property: Id(1)] string Reason, [property: Id(2)] string? Detail);
 
 /// <summary>
-/// The gallery match of one generated image under the run's match rule, and the level (and gallery key) the other
-/// rule gives (<see cref="AltLevel"/> -1 where the run did not record it), so both ratios come from one scan.
+/// The gallery match of one generated image under the run's match rule, with the stamps both images had when they were
+/// read (the dashboard serves only that content), and the level (and gallery key) the other rule gives
+/// (<see cref="AltLevel"/> -1 where the run did not record it), so both ratios come from one scan.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record MatchRecord(
@@ -44,8 +50,10 @@ public sealed record MatchRecord(
     [property: Id(1)] string? GalleryKey,
     [property: Id(2)] int Level,
     [property: Id(3)] float Similarity,
-    [property: Id(4)] string? AltGalleryKey = null,
-    [property: Id(5)] int AltLevel = -1);
+    [property: Id(4)] string? Stamp = null,
+    [property: Id(5)] string? GalleryStamp = null,
+    [property: Id(6)] string? AltGalleryKey = null,
+    [property: Id(7)] int AltLevel = -1);
 
 [GenerateSerializer, Immutable]
 public sealed record GalleryEmbedding([property: Id(0)] ImageRef Image, [property: Id(1)] float[] Embedding);

@@ -56,7 +56,7 @@ public sealed partial class RunHistoryRecorder(
             {
                 var aggregate = grains.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(status.RunId, corpus.Model));
                 var summary = await aggregate.GetSummaryAsync(request.MinLevel);
-                images.AddRange((await aggregate.GetAllMatchesAsync()).Select(m => new HistoryImage(corpus.Model, m.Key, m.GalleryKey, m.Level, m.Similarity)));
+                images.AddRange((await aggregate.GetAllMatchesAsync()).Select(m => new HistoryImage(corpus.Model, m.Key, m.GalleryKey, m.Level, m.Similarity, m.Stamp, m.GalleryStamp)));
                 skips.AddRange((await aggregate.GetAllSkipsAsync()).Select(s => new HistorySkip(corpus.Model, s.Key, s.Reason, s.Detail)));
                 var progress = status.Models.FirstOrDefault(p => p.Model == corpus.Model);
                 var previous = (await store.FindPreviousAsync(request.Schedule, corpus.Model, startedAt))?.Models.FirstOrDefault(m => m.Model == corpus.Model);

@@ -83,7 +83,7 @@ public sealed class AuditSchedule
             models = models.Append(new ModelCorpus(AuditRequest.ControlModel, Control));
         }
 
-        return new(Gallery, [.. models], ModelManifest, MinLevel, Candidates, ShardSize, scheduleName, MatchRule, string.IsNullOrWhiteSpace(Control) ? null : Control);
+        return new(Gallery, [.. models], ModelManifest, MinLevel, Candidates, ShardSize, scheduleName, MatchRule: MatchRule, Control: string.IsNullOrWhiteSpace(Control) ? null : Control);
     }
 
     public void Validate(string section)

@@ -10,5 +10,9 @@ internal static class WireMapping
 
     public static CorpusItem ToCore(this ImageRef image) => new(image.Key, image.Uri, image.Length, image.Stamp);
 
+    /// <summary>A matched outcome as a record, with the stamps of both images as they were read.</summary>
+    public static MatchRecord ToMatch(this ItemOutcome outcome) =>
+        new(outcome.Item.Key, outcome.Match!.GalleryKey, outcome.Match.Level, outcome.Match.Similarity, outcome.Item.Stamp, outcome.Match.GalleryStamp, outcome.Match.AltGalleryKey, outcome.Match.AltLevel);
+
     public static SkipRecord ToSkip(this ItemOutcome outcome) => new(outcome.Item.Key, outcome.Skip.ToString(), outcome.Detail);
 }

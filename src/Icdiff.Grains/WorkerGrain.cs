@@ -57,7 +57,7 @@ internal sealed class WorkerGrain(
         {
             var items = piece.Select(i => i.ToCore()).ToArray();
             var outcomes = await pipeline.ProcessAsync(new PipelineBatch(source, items, embedder, target), CancellationToken.None);
-            var (matches, skipped) = Split(outcomes, o => new MatchRecord(o.Item.Key, o.Match!.GalleryKey, o.Match.Level, o.Match.Similarity, o.Match.AltGalleryKey, o.Match.AltLevel));
+            var (matches, skipped) = Split(outcomes, o => o.ToMatch());
             var delivery = string.Create(CultureInfo.InvariantCulture, $"{shard.ShardIndex:D7}-{attempt}-{number:D5}");
             return await aggregate.ReportAsync(new ShardResult(shard.Model, shard.ShardIndex, matches, skipped, delivery));
         });

@@ -68,6 +68,11 @@ internal static class HistoryMigrations
             CREATE INDEX ix_runs_schedule ON runs (schedule, started_at);
             CREATE INDEX ix_run_images_level ON run_images (run_id, model, level);
             """),
+        new(3, "the stamps of each scored image and of its gallery match, as the run read them", _ => """
+            ALTER TABLE run_images ADD COLUMN item_stamp TEXT NULL;
+            ALTER TABLE run_images ADD COLUMN gallery_stamp TEXT NULL;
+            CREATE INDEX ix_run_images_gallery ON run_images (run_id, gallery_key);
+            """),
         new(4, "replicas under the run's other match rule (top1 / max-level), per model", _ => """
             ALTER TABLE run_models ADD COLUMN alt_replicas INTEGER NULL;
             """),

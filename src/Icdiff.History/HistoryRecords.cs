@@ -74,8 +74,14 @@ public sealed record HistoryModel(
 /// <summary>Where a model of a running audit has got to.</summary>
 public sealed record HistoryProgress(string Model, int Listed, int Done, bool ListingComplete);
 
-/// <summary>One generated image's best gallery match in a run.</summary>
-public sealed record HistoryImage(string Model, string Key, string? GalleryKey, int Level, double Score);
+/// <summary>
+/// One generated image's best gallery match in a run, with the stamps the two images had when the run read them
+/// (null for runs recorded before stamps were kept): the dashboard serves an image only while its stamp is unchanged.
+/// </summary>
+public sealed record HistoryImage(string Model, string Key, string? GalleryKey, int Level, double Score, string? Stamp = null, string? GalleryStamp = null);
+
+/// <summary>An image a run recorded, and its stamp then (null for runs recorded before stamps were kept).</summary>
+public sealed record RecordedItem(string Key, string? Stamp);
 
 /// <summary>One generated image a run could not score, and why.</summary>
 public sealed record HistorySkip(string Model, string Key, string Reason, string? Detail);

@@ -36,6 +36,12 @@ public interface IRunHistoryStore
 
     Task<HistoryPage<HistoryImage>> GetImagesAsync(ImageQuery query, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// A scored image of a run (<paramref name="model"/>'s, or with <paramref name="model"/> null a gallery image some
+    /// scored image matched) and the stamp it had when the run read it; null when the run recorded no such image.
+    /// </summary>
+    Task<RecordedItem?> FindRecordedAsync(string runId, string? model, string key, CancellationToken cancellationToken = default);
+
     Task<HistoryPage<HistorySkip>> GetSkipsAsync(string runId, int skip, int take, CancellationToken cancellationToken = default);
 
     /// <summary>Keys of a model's images that completed runs of a schedule recorded (scored or skipped): a scheduled run does not process them again.</summary>

@@ -139,7 +139,7 @@ public abstract class SqlRunHistoryStore : IRunHistoryStore
             await InsertModelAsync(connection, transaction, run.RunId, model, cancellationToken);
         }
 
-        await using (var command = Command(connection, transaction, "INSERT INTO run_images (run_id, model, item_key, gallery_key, level, score) VALUES (@run, @model, @key, @gallery, @level, @score)"))
+        await using (var command = Command(connection, transaction, "INSERT INTO run_images (run_id, model, item_key, gallery_key, level, score, item_stamp, gallery_stamp) VALUES (@run, @model, @key, @gallery, @level, @score, @stamp, @galleryStamp)"))
         {
             Add(command, "run", run.RunId);
             var model = Add(command, "model", "");
@@ -147,9 +147,13 @@ public abstract class SqlRunHistoryStore : IRunHistoryStore
             var gallery = Add(command, "gallery", DBNull.Value);
             var level = Add(command, "level", 0);
             var score = Add(command, "score", 0.0);
+            var stamp = Add(command, "stamp", DBNull.Value);
+            var galleryStamp = Add(command, "galleryStamp", DBNull.Value);
             await command.PrepareAsync(cancellationToken);
             foreach (var image in images)
             {
+                stamp.Value = (object?)image.Stamp ?? DBNull.Value;
+                galleryStamp.Value = (object?)image.GalleryStamp ?? DBNull.Value;
                 model.Value = image.Model;
                 key.Value = image.Key;
                 gallery.Value = (object?)image.GalleryKey ?? DBNull.Value;
@@ -218,16 +222,30 @@ public abstract class SqlRunHistoryStore : IRunHistoryStore
 
         await using var connection = await OpenAsync(cancellationToken);
         var total = await ScalarIntAsync(connection, $"SELECT COUNT(*) FROM run_images WHERE {filter}", Bind, cancellationToken);
-        await using var command = Command(connection, null, $"SELECT model, item_key, gallery_key, level, score FROM run_images WHERE {filter} ORDER BY level DESC, score DESC, model, item_key LIMIT @take OFFSET @skip");
+        await using var command = Command(connection, null, $"SELECT model, item_key, gallery_key, level, score, item_stamp, gallery_stamp FROM run_images WHERE {filter} ORDER BY level DESC, score DESC, model, item_key LIMIT @take OFFSET @skip");
         Bind(command);
         var items = new List<HistoryImage>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            items.Add(new HistoryImage(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt32(3), reader.GetDouble(4)));
+            items.Add(new HistoryImage(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt32(3), reader.GetDouble(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6)));
         }
 
         return new HistoryPage<HistoryImage>(items, total);
+    }
+
+    public async Task<RecordedItem?> FindRecordedAsync(string runId, string? model, string key, CancellationToken cancellationToken = default)
+    {
+        var sql = model is null
+            ? "SELECT gallery_stamp FROM run_images WHERE run_id = @run AND gallery_key = @key LIMIT 1"
+            : "SELECT item_stamp FROM run_images WHERE run_id = @run AND model = @model AND item_key = @key";
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, null, sql);
+        Add(command, "run", runId);
+        Add(command, "model", (object?)model ?? DBNull.Value);
+        Add(command, "key", key);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? new RecordedItem(key, reader.IsDBNull(0) ? null : reader.GetString(0)) : null;
     }
 
     public async Task<HistoryPage<HistorySkip>> GetSkipsAsync(string runId, int skip, int take, CancellationToken cancellationToken = default)

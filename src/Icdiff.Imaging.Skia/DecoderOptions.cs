@@ -24,26 +24,37 @@ public sealed class DecoderOptions
     /// </summary>
     public string JpegDecoder { get; set; } = "auto";
 
+    /// <summary>Throws naming every out-of-range key at once (one per line).</summary>
     public void Validate()
+    {
+        var problems = Problems().ToList();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(string.Join(Environment.NewLine, problems));
+        }
+    }
+
+    /// <summary>One message per key whose value is out of range, naming the key.</summary>
+    public IEnumerable<string> Problems()
     {
         if (DctOversampling is < 1 or > 8 || double.IsNaN(DctOversampling))
         {
-            throw new ArgumentException($"{SectionName}:DctOversampling must be 1..8 (got {DctOversampling}).");
+            yield return $"{SectionName}:DctOversampling must be 1..8 (got {DctOversampling}).";
         }
 
         if (JpegDecoder is not ("auto" or "skia"))
         {
-            throw new ArgumentException($"{SectionName}:JpegDecoder must be auto or skia (got '{JpegDecoder}').");
+            yield return $"{SectionName}:JpegDecoder must be auto or skia (got '{JpegDecoder}').";
         }
 
         if (MaxPixels < 1)
         {
-            throw new ArgumentException($"{SectionName}:MaxPixels must be positive (got {MaxPixels}).");
+            yield return $"{SectionName}:MaxPixels must be positive (got {MaxPixels}).";
         }
 
         if (MaxEncodedBytes < 1)
         {
-            throw new ArgumentException($"{SectionName}:MaxEncodedBytes must be positive (got {MaxEncodedBytes}).");
+            yield return $"{SectionName}:MaxEncodedBytes must be positive (got {MaxEncodedBytes}).";
         }
     }
 }

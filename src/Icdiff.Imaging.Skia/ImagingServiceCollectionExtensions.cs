@@ -10,7 +10,11 @@ public static class ImagingServiceCollectionExtensions
     /// <summary>Registers the SkiaSharp decoder; options come from <see cref="DecoderOptions.SectionName"/>.</summary>
     public static IServiceCollection AddSkiaImageDecoding(this IServiceCollection services)
     {
-        services.AddOptions<DecoderOptions>().BindConfiguration(DecoderOptions.SectionName);
+        // Validated when the host starts, not when the first image is decoded: a bad limit must stop the start, not fail a run.
+        services.AddOptions<DecoderOptions>()
+            .BindConfiguration(DecoderOptions.SectionName)
+            .Validate(o => { o.Validate(); return true; })
+            .ValidateOnStart();
         services.TryAddSingleton<IImageDecoder>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<DecoderOptions>>().Value;

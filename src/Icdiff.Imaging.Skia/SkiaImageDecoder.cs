@@ -56,6 +56,11 @@ public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
         using var codec = SKCodec.Create(data);
         if (codec is null)
         {
+            if (ImageSignatures.TryReadBmpSize(encoded, out var bmpWidth, out var bmpHeight) && bmpWidth * bmpHeight > options.MaxPixels)
+            {
+                return DecodeResult.Failed(SkipReason.TooLarge, $"image declares {bmpWidth}x{bmpHeight} pixels; the limit is {options.MaxPixels}");
+            }
+
             return ImageSignatures.LooksLikeImage(encoded)
                 ? DecodeResult.Failed(SkipReason.Corrupt, "image header unreadable")
                 : DecodeResult.Failed(SkipReason.NotAnImage, "not a recognised image format");

@@ -112,52 +112,44 @@ public sealed partial class ImagePipeline : IAsyncDisposable
 
             var item = work.Item;
             var started = Stopwatch.GetTimestamp();
-            ItemContent content;
-            try
-            {
-                content = await state.Batch.Source.ReadContentAsync(item, _options.MaxEncodedBytes, state.Token);
-            }
-            catch (ItemReadException ex)
-            {
-                state.Complete(work.Index, new ItemOutcome(item, ex.Reason, ex.Message, null, null));
-                continue;
-            }
-            catch (OperationCanceledException) when (state.IsCancelled)
-            {
-                continue;
-            }
-            catch (Exception ex)
-            {
-                state.Complete(work.Index, new ItemOutcome(item, SkipReason.ReadFailed, ex.Message, null, null));
-                continue;
-            }
-
             var spec = state.Batch.Embedder.Manifest.Preprocess;
             var pixels = _pixelPool.Rent(spec.TensorLength);
-            if (state.Batch.ContentIds)
-            {
-                work.ContentId = GalleryIds.FromContent(content.Span);
-            }
 
-            // The decode runs beside this loop so that a pathological image (a decoder stuck in a huge or crafted
-            // file) costs its time limit, not the worker: past the limit the item is skipped and this loop goes on,
-            // while the abandoned decode keeps its buffers until it returns.
-            var decoding = Task.Run(() => DecodeOrFail(content, spec, pixels));
+            // Reading and decoding run beside this loop, so that a read that never returns (a file swapped for a FIFO
+            // after its check, a hung network mount, a stalled store) or a pathological image (a decoder stuck in a
+            // huge or crafted file) costs its time limit, not the worker: past the limit the item is skipped and this
+            // loop goes on, while the abandoned job keeps its buffers until it returns. One hand-off covers both steps.
+            var job = new ReadDecodeJob(this, state, item, spec, pixels);
+            var running = Task.Run(job.RunAsync);
             DecodeResult decoded;
             try
             {
-                decoded = await decoding.WaitAsync(_options.DecodeTimeout, _stopping.Token);
-                content.Dispose();
+                decoded = await WaitWithinLimitsAsync(running, job, started);
             }
             catch (TimeoutException)
             {
                 var pool = _pixelPool;
-                _ = decoding.ContinueWith(_ => { content.Dispose(); pool.Return(pixels); }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                Log.DecodeTimedOut(_logger, item.Key, _options.DecodeTimeout.TotalSeconds);
-                state.Complete(work.Index, new ItemOutcome(item, SkipReason.TimedOut, $"decoding took longer than {_options.DecodeTimeout.TotalSeconds:0.#} s", null, null));
+                _ = running.ContinueWith(_ => { job.ReleaseContent(); pool.Return(pixels); }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                if (job.ReadAt == 0)
+                {
+                    Log.ReadTimedOut(_logger, item.Key, _options.ReadTimeout.TotalSeconds);
+                    state.Complete(work.Index, new ItemOutcome(item, SkipReason.TimedOut, $"reading took longer than {_options.ReadTimeout.TotalSeconds:0.#} s", null, null));
+                }
+                else
+                {
+                    Log.DecodeTimedOut(_logger, item.Key, _options.DecodeTimeout.TotalSeconds);
+                    state.Complete(work.Index, new ItemOutcome(item, SkipReason.TimedOut, $"decoding took longer than {_options.DecodeTimeout.TotalSeconds:0.#} s", null, null));
+                }
+
+                continue;
+            }
+            catch (OperationCanceledException) when (state.IsCancelled && !_stopping.IsCancellationRequested)
+            {
+                _pixelPool.Return(pixels);
                 continue;
             }
 
+            job.ReleaseContent();
             if (!decoded.Succeeded)
             {
                 _pixelPool.Return(pixels);
@@ -167,9 +159,92 @@ public sealed partial class ImagePipeline : IAsyncDisposable
 
             IcdiffTelemetry.Images.Add(1, new KeyValuePair<string, object?>("stage", "decoded"));
             IcdiffTelemetry.DecodeDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            work.ContentId = job.ContentId;
             work.Pixels = pixels;
             work.PixelPool = _pixelPool;
             await _embedQueue.Writer.WriteAsync(work, _stopping.Token);
+        }
+    }
+
+    /// <summary>
+    /// Waits for a read+decode job: the read may take <see cref="PipelineOptions.ReadTimeout"/> from the start, the
+    /// decode <see cref="PipelineOptions.DecodeTimeout"/> from the end of the read. One wait covers the usual case;
+    /// only a job still running at a limit is looked at again (has its read ended, and when?).
+    /// </summary>
+    private async Task<DecodeResult> WaitWithinLimitsAsync(Task<DecodeResult> running, ReadDecodeJob job, long started)
+    {
+        var wait = _options.ReadTimeout < _options.DecodeTimeout ? _options.ReadTimeout : _options.DecodeTimeout;
+        while (true)
+        {
+            try
+            {
+                return await running.WaitAsync(wait, _stopping.Token);
+            }
+            catch (TimeoutException)
+            {
+                var readAt = job.ReadAt;
+                var deadline = readAt == 0
+                    ? _options.ReadTimeout - Stopwatch.GetElapsedTime(started)
+                    : _options.DecodeTimeout - Stopwatch.GetElapsedTime(readAt);
+                if (deadline <= TimeSpan.Zero)
+                {
+                    throw;
+                }
+
+                wait = deadline;
+            }
+        }
+    }
+
+    /// <summary>One item's read and decode, run off the decode loop; <see cref="ReadAt"/> marks the end of the read.</summary>
+    private sealed class ReadDecodeJob(ImagePipeline pipeline, BatchState state, CorpusItem item, PreprocessSpec spec, float[] pixels)
+    {
+        private ItemContent _content;
+        private int _released;
+        private long _readAt;
+
+        /// <summary>When the read ended (a <see cref="Stopwatch"/> timestamp), or 0 while it runs.</summary>
+        public long ReadAt => Volatile.Read(ref _readAt);
+
+        public long? ContentId { get; private set; }
+
+        public async Task<DecodeResult> RunAsync()
+        {
+            try
+            {
+                _content = await state.Batch.Source.ReadContentAsync(item, pipeline._options.MaxEncodedBytes, state.Token);
+            }
+            catch (ItemReadException ex)
+            {
+                Volatile.Write(ref _readAt, Stopwatch.GetTimestamp());
+                return DecodeResult.Failed(ex.Reason, ex.Message);
+            }
+            catch (OperationCanceledException) when (state.IsCancelled)
+            {
+                throw;
+            }
+            catch (Exception ex)
+            {
+                Volatile.Write(ref _readAt, Stopwatch.GetTimestamp());
+                return DecodeResult.Failed(SkipReason.ReadFailed, ex.Message);
+            }
+
+            Volatile.Write(ref _readAt, Stopwatch.GetTimestamp());
+            if (state.Batch.ContentIds)
+            {
+                ContentId = GalleryIds.FromContent(_content.Span);
+            }
+
+            return pipeline.DecodeOrFail(_content, spec, pixels);
+        }
+
+        /// <summary>Returns the read buffer to its pool, once, whoever gets there first.</summary>
+        public void ReleaseContent()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                _content.Dispose();
+            }
         }
     }
 
@@ -330,7 +405,7 @@ public sealed partial class ImagePipeline : IAsyncDisposable
             var best = GalleryRanking.PickBest(rule, scores.AsSpan(0, row.Length), keys.AsSpan(0, row.Length));
             var top = TopByProxy(row, keys.AsSpan(0, row.Length));
             var (chosen, other) = target.MatchRule == MatchRule.Top1 ? (top, best) : (best, top);
-            var match = new MatchResult(keys[chosen], scores[chosen].Level, scores[chosen].Similarity, row[chosen].ProxyScore, keys[other], scores[other].Level);
+            var match = new MatchResult(keys[chosen], scores[chosen].Level, scores[chosen].Similarity, row[chosen].ProxyScore, keys[other], scores[other].Level) { GalleryStamp = index.StampOf(row[chosen].Ordinal) };
             w.State.Complete(w.Index, new ItemOutcome(w.Item, SkipReason.None, null, null, match));
         }
     }
@@ -464,6 +539,9 @@ public sealed partial class ImagePipeline : IAsyncDisposable
 
         [LoggerMessage(EventId = PipelineEventIds.EmbeddingFailed, Level = LogLevel.Error, Message = "Model {Model} failed on a batch of {Count} images; they are recorded as skipped")]
         public static partial void EmbeddingFailed(ILogger logger, Exception exception, string model, int count);
+
+        [LoggerMessage(EventId = PipelineEventIds.ReadTimedOut, Level = LogLevel.Warning, Message = "Reading {Key} took longer than {Seconds} s; skipped as TimedOut")]
+        public static partial void ReadTimedOut(ILogger logger, string key, double seconds);
 
         [LoggerMessage(EventId = PipelineEventIds.DecodeTimedOut, Level = LogLevel.Warning, Message = "Decoding {Key} took longer than {Seconds} s; skipped as TimedOut")]
         public static partial void DecodeTimedOut(ILogger logger, string key, double seconds);

@@ -6,4 +6,5 @@ internal static class PipelineEventIds
     public const int Started = 3000;
     public const int EmbeddingFailed = 3001;
     public const int DecodeTimedOut = 3002;
+    public const int ReadTimedOut = 3003;
 }

@@ -26,23 +26,39 @@ public sealed class PipelineOptions
     /// </summary>
     public TimeSpan DecodeTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Time one image's read may take before it is skipped as <c>TimedOut</c>: a read that never returns (a hung network
+    /// mount, a stalled store) must not hold a worker and its shard forever. Longer than the blob store's own retries.
+    /// </summary>
+    public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
     public int EffectiveDecodeWorkers => DecodeWorkers > 0 ? DecodeWorkers : Environment.ProcessorCount;
 
+    /// <summary>Throws naming every out-of-range key at once (one per line).</summary>
     public void Validate()
     {
-        static void Check(bool ok, string key, object value, string rule)
+        var problems = Problems().ToList();
+        if (problems.Count > 0)
         {
-            if (!ok)
-            {
-                throw new ArgumentException($"{SectionName}:{key} {rule} (got {value}).");
-            }
+            throw new ArgumentException(string.Join(Environment.NewLine, problems));
         }
+    }
 
-        Check(DecodeWorkers is >= 0 and <= 1024, nameof(DecodeWorkers), DecodeWorkers, "must be 0..1024");
-        Check(EmbedBatchSize is >= 1 and <= 4096, nameof(EmbedBatchSize), EmbedBatchSize, "must be 1..4096");
-        Check(FlushMilliseconds is >= 1 and <= 60_000, nameof(FlushMilliseconds), FlushMilliseconds, "must be 1..60000");
-        Check(ChannelCapacity is >= 1 and <= 1_000_000, nameof(ChannelCapacity), ChannelCapacity, "must be 1..1000000");
-        Check(MaxEncodedBytes >= 1, nameof(MaxEncodedBytes), MaxEncodedBytes, "must be positive");
-        Check(DecodeTimeout > TimeSpan.Zero && DecodeTimeout <= TimeSpan.FromHours(1), nameof(DecodeTimeout), DecodeTimeout, "must be more than 0 and at most 1 hour");
+    /// <summary>One message per key whose value is out of range, naming the key.</summary>
+    public IEnumerable<string> Problems()
+    {
+        static string? Check(bool ok, string key, object value, string rule) => ok ? null : $"{SectionName}:{key} {rule} (got {value}).";
+
+        string?[] all =
+        [
+            Check(DecodeWorkers is >= 0 and <= 1024, nameof(DecodeWorkers), DecodeWorkers, "must be 0..1024"),
+            Check(EmbedBatchSize is >= 1 and <= 4096, nameof(EmbedBatchSize), EmbedBatchSize, "must be 1..4096"),
+            Check(FlushMilliseconds is >= 1 and <= 60_000, nameof(FlushMilliseconds), FlushMilliseconds, "must be 1..60000"),
+            Check(ChannelCapacity is >= 1 and <= 1_000_000, nameof(ChannelCapacity), ChannelCapacity, "must be 1..1000000"),
+            Check(MaxEncodedBytes >= 1, nameof(MaxEncodedBytes), MaxEncodedBytes, "must be positive"),
+            Check(DecodeTimeout > TimeSpan.Zero && DecodeTimeout <= TimeSpan.FromHours(1), nameof(DecodeTimeout), DecodeTimeout, "must be more than 0 and at most 1 hour"),
+            Check(ReadTimeout > TimeSpan.Zero && ReadTimeout <= TimeSpan.FromHours(1), nameof(ReadTimeout), ReadTimeout, "must be more than 0 and at most 1 hour"),
+        ];
+        return all.OfType<string>();
     }
 }

@@ -17,7 +17,31 @@ public static class ReportWriter
     public const string CsvFile = "matches.csv";
     public const string HtmlFile = "report.html";
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    /// <summary>
+    /// The report's figures do not depend on where the images were stored: the stamps a match carries for the dashboard
+    /// (sizes and times of files, ETags of blobs) stay out of report.json, so a folder and a blob copy report alike.
+    /// </summary>
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver
+        {
+            Modifiers =
+            {
+                info =>
+                {
+                    if (info.Type == typeof(MatchRecord))
+                    {
+                        foreach (var property in info.Properties.Where(p => p.Name is "stamp" or "galleryStamp").ToList())
+                        {
+                            info.Properties.Remove(property);
+                        }
+                    }
+                },
+            },
+        },
+    };
 
     public const int DefaultTopMatches = 12;
 

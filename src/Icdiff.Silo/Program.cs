@@ -47,6 +47,16 @@ if (checkOnly)
 }
 
 var listenUrl = cluster.ListenUrl;
+try
+{
+    // Kestrel endpoints set by configuration follow the same binding rules as the web host's own address.
+    (builder.Configuration.GetSection(IcdiffDashboardOptions.SectionName).Get<IcdiffDashboardOptions>() ?? new IcdiffDashboardOptions()).Validate(SiloSettings.ListenUrls(builder.Configuration, listenUrl));
+}
+catch (ArgumentException ex)
+{
+    Console.Error.WriteLine($"icdiff-silo: error: {ex.Message}");
+    return 2;
+}
 
 ConnectionMultiplexer redis;
 try

@@ -24,9 +24,9 @@ public sealed record HostileFile(string Key, string Kind, HostileOutcome Outcome
 /// Writes the files a real scrape and a real model dump contain besides clean images: empty, truncated and
 /// mislabelled files, unusual encodings (CMYK, 16-bit, palette, grey+alpha, EXIF-rotated, progressive, animated,
 /// WebP), decompression bombs, degenerate sizes, hostile names, a folder named like an image, a dangling link and
-/// an unreadable file. Each entry says what an audit must do with it. Deterministic for a seed.
+/// an unreadable file, and nodes that are not files at all (a FIFO, links to devices). Each entry says what an audit must do with it. Deterministic for a seed.
 /// </summary>
-public static class HostileCorpus
+public static partial class HostileCorpus
 {
     public static IReadOnlyList<HostileFile> Build(string folder, int seed)
     {
@@ -87,6 +87,22 @@ public static class HostileCorpus
         File.CreateSymbolicLink(Path.Combine(folder, "gone.png"), Path.Combine(folder, "deleted-before-reading.png"));
         files.Add(new HostileFile("gone.png", "file gone between listing and reading (dangling link)", HostileOutcome.Skipped, "Missing"));
 
+        // Nodes that are not regular files: each must be refused before it is opened (opening a FIFO blocks until a
+        // writer comes; /dev/zero never ends), named for what it is.
+        if (OperatingSystem.IsLinux())
+        {
+            Write("bomb.bmp", BmpHeader(60_000, 60_000), "dimension bomb: BMP declaring 60000x60000", HostileOutcome.Skipped, "TooLarge");
+            if (MakeFifo(Path.Combine(folder, "pipe.jpg"), 0b110_100_100) == 0)
+            {
+                files.Add(new HostileFile("pipe.jpg", "a FIFO (named pipe) named .jpg", HostileOutcome.Skipped, "NotARegularFile"));
+            }
+
+            File.CreateSymbolicLink(Path.Combine(folder, "zero.png"), "/dev/zero");
+            files.Add(new HostileFile("zero.png", "a link to /dev/zero (endless character device)", HostileOutcome.Skipped, "NotARegularFile"));
+            File.CreateSymbolicLink(Path.Combine(folder, "null.jpg"), "/dev/null");
+            files.Add(new HostileFile("null.jpg", "a link to /dev/null (character device)", HostileOutcome.Skipped, "NotARegularFile"));
+        }
+
         var locked = Path.Combine(folder, "unreadable.png");
         File.WriteAllBytes(locked, png);
         if (!OperatingSystem.IsWindows())
@@ -100,6 +116,24 @@ public static class HostileCorpus
             : new HostileFile("unreadable.png", "no read permission", HostileOutcome.Skipped, "ReadFailed"));
         return files;
     }
+
+    /// <summary>A BMP header (BITMAPINFOHEADER, 24 bits) declaring a size, and a few bytes of pixels.</summary>
+    private static byte[] BmpHeader(int width, int height)
+    {
+        var bmp = new byte[54 + 64];
+        "BM"u8.CopyTo(bmp);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(2), bmp.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(10), 54);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(14), 40);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(18), width);
+        BinaryPrimitives.WriteInt32LittleEndian(bmp.AsSpan(22), height);
+        BinaryPrimitives.WriteInt16LittleEndian(bmp.AsSpan(26), 1);
+        BinaryPrimitives.WriteInt16LittleEndian(bmp.AsSpan(28), 24);
+        return bmp;
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    private static partial int MakeFifo(string path, uint mode);
 
     private static bool CanRead(string path)
     {

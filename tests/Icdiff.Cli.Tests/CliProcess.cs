@@ -27,14 +27,18 @@ internal static class CliProcess
     public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(TimeSpan timeout, IReadOnlyDictionary<string, string>? environment, Action<string>? onStdoutLine, params string[] args) =>
         RunExecutableAsync(timeout, "icdiff.dll", environment, onStdoutLine, args);
 
+    /// <summary>Runs in <paramref name="workingDirectory"/> (relative paths in <paramref name="args"/> resolve there).</summary>
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunInAsync(TimeSpan timeout, string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        RunExecutableAsync(timeout, "icdiff.dll", environment, null, args, workingDirectory);
+
     /// <summary>Runs another program of the output folder (the silo host, say) the same way.</summary>
     public static Task<(int ExitCode, string Stdout, string Stderr)> RunExecutableAsync(TimeSpan timeout, string assembly, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
         RunExecutableAsync(timeout, assembly, environment, null, args);
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunExecutableAsync(TimeSpan timeout, string assembly, IReadOnlyDictionary<string, string>? environment, Action<string>? onStdoutLine, params string[] args)
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunExecutableAsync(TimeSpan timeout, string assembly, IReadOnlyDictionary<string, string>? environment, Action<string>? onStdoutLine, string[] args, string? workingDirectory = null)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, assembly);
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory ?? "" };
         start.ArgumentList.Add(dll);
         foreach (var a in args)
         {

@@ -93,6 +93,40 @@ public sealed class ServeTests
         Assert.Contains("beyond loopback: set Icdiff:Dashboard:ApiKey", stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Serve_applies_the_binding_rules_to_kestrel_endpoints_from_the_settings_and_prints_the_address_really_bound()
+    {
+        var root = Directory.CreateTempSubdirectory("icdiff-serve-kestrel-").FullName;
+        var exposed = Path.Combine(root, "exposed.json");
+        await File.WriteAllTextAsync(exposed, """{ "Kestrel": { "Endpoints": { "Web": { "Url": "http://0.0.0.0:0" } } } }""", Token);
+        var loopback = Path.Combine(root, "loopback.json");
+        await File.WriteAllTextAsync(loopback, """{ "Kestrel": { "Endpoints": { "Web": { "Url": "http://127.0.0.1:0" } } } }""", Token);
+
+        // --urls says loopback, the settings' endpoint says every interface: the endpoint is what Kestrel binds, so it is refused.
+        var refused = await CliProcess.RunAsync(TimeSpan.FromMinutes(1), "serve", "--urls", "http://127.0.0.1:0", "--settings", exposed, "--data-dir", Path.Combine(root, "data"));
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("listens on http://0.0.0.0:0, beyond loopback: set Icdiff:Dashboard:ApiKey", refused.Stderr, StringComparison.Ordinal);
+
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "icdiff.dll"), "serve", "--data-dir", Path.Combine(root, "data"), "--settings", loopback])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var serve = Process.Start(start)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        string? first;
+        while ((first = await serve.StandardOutput.ReadLineAsync(timeout.Token)) is not null && !first.StartsWith("Dashboard on ", StringComparison.Ordinal))
+        {
+        }
+
+        serve.Kill(entireProcessTree: true);
+        await serve.WaitForExitAsync(Token);
+        Assert.NotNull(first);
+        var address = System.Text.RegularExpressions.Regex.Match(first, @"Dashboard on (http://127\.0\.0\.1:(\d+))");
+        Assert.True(address.Success && address.Groups[2].Value != "0", first);
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Playwright;
@@ -130,9 +131,10 @@ public sealed class DashboardFixture : IAsyncLifetime
     }
 
     /// <summary>Starts a dashboard over the fixture's history; returns its address.</summary>
-    public async Task<string> StartDashboardAsync(string url, string? apiKey)
+    public async Task<string> StartDashboardAsync(string url, string? apiKey, IEnumerable<KeyValuePair<string, string?>>? settings = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddInMemoryCollection(settings ?? []);
         builder.WebHost.UseUrls(url);
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<IRunHistoryStore>(Store);
@@ -144,7 +146,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         app.UseDashboardAccess();
         app.MapIcdiffDashboard();
         await app.StartAsync();
-        if (apiKey is null)
+        if (apiKey is null && settings is null)
         {
             _app = app;
         }
@@ -158,6 +160,9 @@ public sealed class DashboardFixture : IAsyncLifetime
     }
 
     private readonly List<WebApplication> _extraApps = [];
+
+    /// <summary>The services of the loopback dashboard at <see cref="BaseUrl"/>.</summary>
+    public IServiceProvider Services => _app!.Services;
 
     public async ValueTask DisposeAsync()
     {

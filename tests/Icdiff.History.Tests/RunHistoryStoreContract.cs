@@ -35,11 +35,11 @@ public abstract class RunHistoryStoreContract : IAsyncLifetime
         var store = Ready();
         await store.MigrateAsync(TestContext.Current.CancellationToken);
         await store.MigrateAsync(TestContext.Current.CancellationToken);
-        Assert.Equal([1, 2, 4], await store.AppliedVersionsAsync(TestContext.Current.CancellationToken));
+        Assert.Equal([1, 2, 3, 4], await store.AppliedVersionsAsync(TestContext.Current.CancellationToken));
 
         // Several processes starting at once: each waits for the migration lock, none applies a step twice.
         await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => store.MigrateAsync(TestContext.Current.CancellationToken)));
-        Assert.Equal([1, 2, 4], await store.AppliedVersionsAsync(TestContext.Current.CancellationToken));
+        Assert.Equal([1, 2, 3, 4], await store.AppliedVersionsAsync(TestContext.Current.CancellationToken));
 
         await ExecuteAsync("INSERT INTO schema_migrations (version, description, applied_at) VALUES (99, 'from the future', " + (this is SqliteRunHistoryStoreTests ? "'2030-01-01T00:00:00.0000000Z'" : "now()") + ")");
         var refused = await Assert.ThrowsAsync<HistoryStoreException>(() => store.MigrateAsync(TestContext.Current.CancellationToken));
@@ -65,7 +65,7 @@ public abstract class RunHistoryStoreContract : IAsyncLifetime
         var finished = run with { State = HistoryRunStates.Completed, FinishedAt = T0.AddMinutes(5), GalleryIndexed = 100, Flagged = true, Models = [modelA, Figures("model-b", "/corpora/b", 2, 0, [2, 0, 0, 0, 0, 0])] };
         HistoryImage[] images =
         [
-            new("model-a", "a1.png", "g1.png", 5, 0.99),
+            new("model-a", "a1.png", "g1.png", 5, 0.99, "1234-638000000000000000", "999-637000000000000000"),
             new("model-a", "a2.png", "g2.png", 3, 0.8),
             new("model-a", "a3.png", null, 0, 0.1),
             new("model-b", "b1.png", "g3.png", 0, 0.2),
@@ -96,6 +96,15 @@ public abstract class RunHistoryStoreContract : IAsyncLifetime
         var skips = await store.GetSkipsAsync("run-1", 0, 10, ct);
         Assert.Equal(("bad.png", "Truncated", "ends early"), (skips.Items[0].Key, skips.Items[0].Reason, skips.Items[0].Detail));
         Assert.Equal(1, skips.Total);
+
+        // The stamps the run read are kept: the dashboard serves an image only while its stamp is unchanged.
+        Assert.Equal(("1234-638000000000000000", "999-637000000000000000"), (all.Items[0].Stamp, all.Items[0].GalleryStamp));
+        Assert.Equal(new RecordedItem("a1.png", "1234-638000000000000000"), await store.FindRecordedAsync("run-1", "model-a", "a1.png", ct));
+        Assert.Equal(new RecordedItem("g1.png", "999-637000000000000000"), await store.FindRecordedAsync("run-1", null, "g1.png", ct));
+        Assert.Equal(new RecordedItem("a2.png", null), await store.FindRecordedAsync("run-1", "model-a", "a2.png", ct));
+        Assert.Null(await store.FindRecordedAsync("run-1", "model-b", "a1.png", ct));
+        Assert.Null(await store.FindRecordedAsync("run-1", null, "a1.png", ct));
+        Assert.Null(await store.FindRecordedAsync("run-2", "model-a", "a1.png", ct));
 
         Assert.Equal(["a1.png", "a2.png", "a3.png", "bad.png"], (await store.GetProcessedKeysAsync("nightly", "model-a", ct)).Order(StringComparer.Ordinal));
         Assert.Empty(await store.GetProcessedKeysAsync("other-schedule", "model-a", ct));

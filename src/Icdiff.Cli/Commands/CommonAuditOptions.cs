@@ -28,13 +28,18 @@ internal sealed class CommonAuditOptions
         command.Options.Add(_dataDir);
     }
 
+    /// <summary>
+    /// The run's request, its corpus locations made absolute and their folders' identities recorded (see
+    /// <see cref="CorpusLocations"/>); a control corpus is scanned like a model under a reserved name, which --generated refuses.
+    /// </summary>
     public AuditRequest ToRequest(ParseResult parse, string gallery, IReadOnlyList<ModelCorpus> generated)
     {
         var rule = parse.GetValue(_matchRule) ?? MatchRule.Top1;
         var control = parse.GetValue(_control);
-        // The control corpus is scanned like a model under a reserved name, which --generated refuses.
         IReadOnlyList<ModelCorpus> corpora = control is null ? generated : [.. generated, new ModelCorpus(AuditRequest.ControlModel, control)];
-        return new(gallery, corpora, parse.GetValue(_model) ?? "builtin", parse.GetValue(_minLevel), parse.GetValue(_candidates), parse.GetValue(_shardSize), null, rule, control);
+        var request = CorpusLocations.Canonical(new(gallery, corpora, parse.GetValue(_model) ?? "builtin", parse.GetValue(_minLevel), parse.GetValue(_candidates), parse.GetValue(_shardSize), MatchRule: rule));
+        // The control's location as canonicalised with the other corpora.
+        return control is null ? request : request with { Control = request.Generated.Single(m => m.Model == AuditRequest.ControlModel).Location };
     }
 
     public string OutDirectory(ParseResult parse, string fallback) => Path.GetFullPath(parse.GetValue(_out) ?? fallback);

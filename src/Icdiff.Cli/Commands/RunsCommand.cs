@@ -79,6 +79,8 @@ internal static class RunsCommand
                 throw new CliError($"no run '{id}' in {folder} (see `icdiff runs --data-dir {folder}`).");
             }
 
+            // The run's corpora must be the ones it audited: a different folder under the same path would mix its files into the recorded results.
+            CorpusLocations.RequireSameCorpora(id, record.Request);
             Console.WriteLine($"Run {id}: {record.State} when last stored; resuming with data in {folder}");
             await using var silo = await EmbeddedSilo.StartAsync(folder, ct);
             return await ResumeAndReportAsync(silo.Grains, id, record.Request, retry, outDirectory, ct);

@@ -4,6 +4,8 @@ using Icdiff.Grains;
 using Icdiff.History;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -54,10 +56,18 @@ internal static class ServeCommand
             throw new CliError($"--settings '{settingsFile}' is not valid JSON: {ex.Message}", ex);
         }
 
+        CliSettings.Check(settings);
         var history = settings.GetSection(HistoryOptions.SectionName).Get<HistoryOptions>() ?? new HistoryOptions();
         history.Validate();
         var dashboard = settings.GetSection(IcdiffDashboardOptions.SectionName).Get<IcdiffDashboardOptions>() ?? new IcdiffDashboardOptions();
         var listen = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        // Kestrel endpoints in the settings win over --urls: the binding rules apply to what Kestrel will really bind.
+        var endpoints = settings.GetSection("Kestrel:Endpoints").GetChildren().Select(e => e["Url"]).OfType<string>().ToArray();
+        if (endpoints.Length > 0)
+        {
+            listen = endpoints;
+        }
+
         dashboard.Validate(listen);
         var scheduling = settings.GetSection(SchedulingOptions.SectionName).Get<SchedulingOptions>() ?? new SchedulingOptions();
         scheduling.Validate();
@@ -78,7 +88,10 @@ internal static class ServeCommand
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.AddConfiguration(settings);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.UseUrls(listen);
+        if (endpoints.Length == 0)
+        {
+            builder.WebHost.UseUrls(listen);
+        }
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(_ => CliServices.CreateCorpusResolver());
         builder.Services.AddIcdiffDashboard();
@@ -86,7 +99,10 @@ internal static class ServeCommand
         app.UseDashboardAccess();
         app.MapIcdiffDashboard();
         await app.StartAsync(cancellationToken);
-        Console.WriteLine($"Dashboard on {string.Join(", ", listen)} over the history {store.Description}{(silo is null ? "" : $"; schedules: {string.Join(", ", scheduling.Schedules.Keys)}")}. Ctrl+C stops it.");
+        // The addresses Kestrel really bound (a port 0 resolved, endpoints from the settings), checked again.
+        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToArray() ?? listen;
+        dashboard.Validate(bound);
+        Console.WriteLine($"Dashboard on {string.Join(", ", bound)} over the history {store.Description}{(silo is null ? "" : $"; schedules: {string.Join(", ", scheduling.Schedules.Keys)}")}. Ctrl+C stops it.");
         try
         {
             await Task.Delay(Timeout.Infinite, cancellationToken);

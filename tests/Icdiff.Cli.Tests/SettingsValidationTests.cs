@@ -1,0 +1,86 @@
+namespace Icdiff.Cli.Tests;
+
+/// <summary>
+/// Settings that do not parse or are out of range stop the CLI and the silo before anything starts: one line per bad
+/// key, all at once, exit code 2, no stack trace and no run in the history.
+/// </summary>
+public sealed class SettingsValidationTests
+{
+    private static readonly TimeSpan Quick = TimeSpan.FromMinutes(1);
+
+    private static readonly Dictionary<string, string> Bad = new()
+    {
+        ["Icdiff__Decoder__MaxPixels"] = "abc",
+        ["Icdiff__Decoder__DctOversampling"] = "0",
+        ["Icdiff__Decoder__JpegDecoder"] = "libpng",
+        ["Icdiff__Pipeline__DecodeTimeout"] = "abc",
+        ["Icdiff__Pipeline__ChannelCapacity"] = "1e12",
+    };
+
+    private static readonly string[] Expected =
+    [
+        "Icdiff:Decoder:MaxPixels must be a whole number (64-bit) (got 'abc').",
+        "Icdiff:Pipeline:ChannelCapacity must be a whole number from -2147483648 to 2147483647 (got '1e12').",
+        "Icdiff:Pipeline:DecodeTimeout must be a time span such as 00:00:30 (hh:mm:ss) (got 'abc').",
+        "Icdiff:Decoder:DctOversampling must be 1..8 (got 0).",
+        "Icdiff:Decoder:JpegDecoder must be auto or skia (got 'libpng').",
+    ];
+
+    [Fact]
+    public async Task Audit_WithBadSettings_NamesEveryBadKeyOnItsOwnLine_AndExits2BeforeAnythingStarts()
+    {
+        var folder = Directory.CreateTempSubdirectory("icdiff-settings-").FullName;
+        File.WriteAllBytes(Path.Combine(folder, "x.png"), [1]);
+        var data = Path.Combine(folder, "data");
+
+        var (code, stdout, stderr) = await CliProcess.RunAsync(Quick, Bad, null, "audit", "--gallery", folder, "--generated", $"m={folder}", "--data-dir", data);
+
+        Assert.Equal(2, code);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(Expected.Select(e => "icdiff: error: " + e).Order(StringComparer.Ordinal), lines.Order(StringComparer.Ordinal));
+        Assert.DoesNotContain("Run ", stdout, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(data, "runs")), "a run was started");
+    }
+
+    [Fact]
+    public async Task Audit_WithOutOfRangeDecoderSettings_ListsEachRule_AndResumeChecksThemToo()
+    {
+        var folder = Directory.CreateTempSubdirectory("icdiff-settings-").FullName;
+        File.WriteAllBytes(Path.Combine(folder, "x.png"), [1]);
+        var environment = new Dictionary<string, string>
+        {
+            ["Icdiff__Decoder__MaxPixels"] = "-1",
+            ["Icdiff__Decoder__DctOversampling"] = "0",
+            ["Icdiff__Decoder__JpegDecoder"] = "libpng",
+        };
+
+        var audit = await CliProcess.RunAsync(Quick, environment, null, "audit", "--gallery", folder, "--generated", $"m={folder}", "--data-dir", Path.Combine(folder, "data"));
+        var serve = await CliProcess.RunAsync(Quick, environment, null, "serve", "--data-dir", Path.Combine(folder, "data"), "--urls", "http://127.0.0.1:0");
+
+        string[] expected =
+        [
+            "icdiff: error: Icdiff:Decoder:DctOversampling must be 1..8 (got 0).",
+            "icdiff: error: Icdiff:Decoder:JpegDecoder must be auto or skia (got 'libpng').",
+            "icdiff: error: Icdiff:Decoder:MaxPixels must be positive (got -1).",
+        ];
+        foreach (var (code, _, stderr) in new[] { audit, serve })
+        {
+            Assert.Equal(2, code);
+            Assert.Equal(expected, stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Order(StringComparer.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task Silo_WithBadSettings_NamesEveryBadKey_AndExits2BeforeConnecting()
+    {
+        var environment = new Dictionary<string, string>(Bad) { ["Icdiff__Cluster__Redis"] = "127.0.0.1:1", ["Icdiff__Silo__CheckpointItems"] = "0" };
+
+        var (code, _, stderr) = await CliProcess.RunExecutableAsync(Quick, "icdiff-silo.dll", environment);
+
+        Assert.Equal(2, code);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(
+            Expected.Append("Icdiff:Silo:CheckpointItems must be 1..100000 (got 0).").Select(e => "icdiff-silo: error: " + e).Order(StringComparer.Ordinal),
+            lines.Order(StringComparer.Ordinal));
+    }
+}
