@@ -52,7 +52,7 @@ public sealed class ImagePipelineTests
             var outcomes = await pipeline.ProcessAsync(new PipelineBatch(new OneFileSource(), [new CorpusItem("generated.png", "generated.png", 1, "stamp")], embedder, new SearchTarget(index, Rule, candidates)), Token);
 
             var match = Assert.Single(outcomes).Match!;
-            Assert.Equal(expected, match with { ProxyScore = 0, AltGalleryKey = null, AltLevel = -1 });
+            Assert.Equal(expected with { GalleryStamp = "stamp" }, match with { ProxyScore = 0, AltGalleryKey = null, AltLevel = -1 });
             // One vector, a level that follows the cosine: the max-level rule (recorded beside top-1) picks the same copy.
             Assert.Equal((expected.GalleryKey, expected.Level), (match.AltGalleryKey, match.AltLevel));
         }
