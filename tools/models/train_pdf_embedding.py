@@ -212,12 +212,13 @@ def split_pairs(rows, val_fraction, seed):
 
 
 def decode(source, size):
+    """uint8 HWC numpy array (no torch here: decoding runs in forked workers, where OpenMP would hang)."""
     from PIL import Image
     import numpy as np
 
     image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source).convert("RGB")
     image = image.resize((size, size), Image.BICUBIC)
-    return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1)
+    return np.asarray(image, dtype=np.uint8)
 
 
 def _decode_job(job):
@@ -244,7 +245,8 @@ class ImageBank:
         if workers > 1:
             import multiprocessing
 
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
+            # spawn, not fork: a process forked after torch has started its OpenMP threads can hang in them.
+            with multiprocessing.get_context("spawn").Pool(workers) as pool:
                 decoded = pool.map(_decode_job, jobs, chunksize=32)
         else:
             decoded = [_decode_job(j) for j in jobs]
@@ -255,7 +257,7 @@ class ImageBank:
                 bad.add(i)
                 log(f"  skipped image {keys[i] if isinstance(keys[i], str) else '(embedded bytes)'}: {error}")
             else:
-                self.images[i] = tensor
+                self.images[i] = torch.from_numpy(tensor.copy()).permute(2, 0, 1)
         self.pairs, self.levels, self.names, self.skipped = [], [], [], 0
         for name, level, g, r in rows:
             gi = index[g if isinstance(g, str) else ("bytes", hash(g), len(g))]
@@ -465,15 +467,21 @@ def train_epoch(model, bank, optimiser, schedule, state, args, device, deadline,
     return total / max(1, count), True
 
 
-def make_schedule(args, steps_per_epoch):
-    """Linear warm-up then cosine decay to lr * min_lr_ratio, per step."""
+def make_schedule(args, steps_per_epoch, started=None):
+    """Linear warm-up then cosine decay to lr * min_lr_ratio. Progress is counted in steps over --epochs or, with
+    --max-minutes, in elapsed time over that budget, whichever is further on: a run stopped by its time budget
+    has still annealed its learning rate."""
     total = max(1, args.epochs * steps_per_epoch)
     warmup = int(args.warmup_epochs * steps_per_epoch)
+    budget = args.max_minutes * 60 if args.max_minutes > 0 and started is not None else None
 
     def lr(step):
         if step < warmup:
             return args.lr * (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        progress = (step - warmup) / max(1, total - warmup)
+        if budget:
+            progress = max(progress, (time.time() - started) / budget)
+        progress = min(1.0, progress)
         return args.lr * (args.min_lr_ratio + (1 - args.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
     return lr
@@ -534,7 +542,8 @@ def parse_args(argv=None):
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--workers", type=int, default=1, help="processes decoding images before training")
-    p.add_argument("--max-minutes", type=float, default=0, help="stop training after this long (validation, checkpoint and export still run)")
+    p.add_argument("--max-minutes", type=float, default=0, help="stop training after this long, counted from the start "
+                   "of training, after decoding (the learning rate anneals over it; validation, checkpoint and export still run)")
     p.add_argument("--resume", action="store_true", help="carry on from --out/last.pt if it exists")
     p.add_argument("--log-every", type=int, default=20, help="print progress every N steps (0: per epoch only)")
     p.add_argument("--no-export", action="store_true", help="stop after the checkpoint")
@@ -553,8 +562,6 @@ def main(argv=None):
     log = lambda text: print(text, flush=True)  # noqa: E731
     device = torch.device(args.device)
     name = args.name or f"pdf-embedding-{args.arch}-{args.pdf}"
-    started = time.time()
-    deadline = started + args.max_minutes * 60 if args.max_minutes > 0 else None
 
     try:
         rows = read_pairs(args.pairs)
@@ -591,7 +598,9 @@ def main(argv=None):
     if blob is not None and blob.get("optimizer"):
         optimiser.load_state_dict(blob["optimizer"])
     steps_per_epoch = max(1, len(train_bank) // args.batch_size)
-    schedule = make_schedule(args, steps_per_epoch)
+    started, cpu_started = time.time(), time.process_time()  # the time budget counts training, not decoding
+    deadline = started + args.max_minutes * 60 if args.max_minutes > 0 else None
+    schedule = make_schedule(args, steps_per_epoch, started)
     log(f"objective: KL(q || softmax(c / {args.tau})), q {args.pdf} "
         + (f"sigma {args.sigma}" if args.pdf == "gauss" else f"lambda {args.lam}")
         + f"; AdamW lr {args.lr} wd {args.weight_decay}, {args.epochs} epochs x {steps_per_epoch} steps of {args.batch_size} pairs, "
@@ -621,7 +630,7 @@ def main(argv=None):
         if not finished:
             break
 
-    log(f"training: {time.time() - started:.0f}s, best validation PCC {state['best_pcc']:.4f} -> {os.path.join(args.out, 'checkpoint.pt')}")
+    log(f"training: {time.time() - started:.0f}s wall, {time.process_time() - cpu_started:.0f}s CPU, best validation PCC {state['best_pcc']:.4f} -> {os.path.join(args.out, 'checkpoint.pt')}")
     if args.no_export:
         return 0
     best = torch.load(os.path.join(args.out, "checkpoint.pt"), map_location="cpu")
