@@ -444,7 +444,9 @@ def train_epoch(model, bank, optimiser, schedule, state, args, device, deadline,
     order = torch.randperm(len(bank), generator=generator)
     total, count, start = 0.0, 0, time.time()
     steps = len(bank) // args.batch_size if len(bank) >= args.batch_size else 1
-    for step in range(steps):
+    # A run stopped part-way through an epoch (--max-minutes) and resumed carries on with that epoch's next batch.
+    first = min(steps, max(0, state["step"] - state["epoch"] * steps))
+    for step in range(first, steps):
         idx = order[step * args.batch_size:(step + 1) * args.batch_size]
         g, r = batch_tensors(bank, idx, args.augment, generator)
         for group in optimiser.param_groups:
