@@ -14,7 +14,7 @@ public sealed record DemoCorpusSpec(int GallerySize, IReadOnlyList<SyntheticMode
             new SyntheticModelSpec("nimbus-2", [510, 10, 10, 10, 30, 30]),
             new SyntheticModelSpec("pixelforge-1", [564, 8, 8, 8, 6, 6]),
         ],
-        20261124);
+        DemoSeed);
 
     /// <summary>A small corpus for tests: same structure, a fraction of the size.</summary>
     public static DemoCorpusSpec Small(int seed) => new(
@@ -24,6 +24,26 @@ public sealed record DemoCorpusSpec(int GallerySize, IReadOnlyList<SyntheticMode
             new SyntheticModelSpec("model-b", [34, 1, 1, 0, 2, 2]),
         ],
         seed);
+
+    /// <summary>The demo's default seed; a training set must be drawn from another one.</summary>
+    public const int DemoSeed = 20261124;
+
+    /// <summary>
+    /// A labelled training set for PDF-Embedding: one "model" of <paramref name="pairs"/> generated images split evenly
+    /// over the six levels, against a gallery of half as many images, all drawn from <paramref name="seed"/> (never
+    /// the demo's, so no training image is one the demo audits).
+    /// </summary>
+    public static DemoCorpusSpec TrainingSet(int pairs, int seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pairs, 6);
+        if (seed == DemoSeed)
+        {
+            throw new ArgumentException($"seed {seed} is the demo's own; a training set needs another one to stay disjoint from the demo's audit.", nameof(seed));
+        }
+
+        var counts = Enumerable.Range(0, 6).Select(level => (pairs / 6) + (level < pairs % 6 ? 1 : 0)).ToArray();
+        return new(Math.Max(16, pairs / 2), [new SyntheticModelSpec("train", counts)], seed);
+    }
 
     public string Describe() =>
         $"gallery {GallerySize}, " + string.Join(", ", Models.Select(m => $"{m.Name} {m.Total} (levels 0..5: {string.Join('/', m.LevelCounts)})")) + $", seed {Seed}";

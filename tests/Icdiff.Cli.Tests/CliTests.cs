@@ -108,6 +108,26 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Demo_TrainingSet_WritesLabelledPairsOfAllSixLevels_AndRefusesTheDemosSeed()
+    {
+        var root = Directory.CreateTempSubdirectory("icdiff-trainset-").FullName;
+
+        var (code, stdout, stderr) = await CliProcess.RunAsync(TimeSpan.FromMinutes(5), "demo", "--training-set", root, "--training-pairs", "14", "--training-seed", "3");
+        var refused = await CliProcess.RunAsync(Quick, "demo", "--training-set", Path.Combine(root, "again"), "--training-seed", "20261124");
+
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        Assert.Contains("14 pairs, levels 0..5: 3/3/2/2/2/2", stdout, StringComparison.Ordinal);
+        var pairs = await File.ReadAllLinesAsync(Path.Combine(root, "pairs.csv"), TestContext.Current.CancellationToken);
+        Assert.Equal("name,level,generated,real", pairs[0]);
+        Assert.Equal(14, pairs.Length - 1);
+        Assert.Equal([0, 1, 2, 3, 4, 5], pairs.Skip(1).Select(l => int.Parse(l.Split(',')[1], System.Globalization.CultureInfo.InvariantCulture)).Distinct().Order());
+        Assert.All(pairs.Skip(1), l => Assert.True(File.Exists(Path.Combine(root, l.Split(',')[2])) && File.Exists(Path.Combine(root, l.Split(',')[3])), l));
+        Assert.False(Directory.Exists(Path.Combine(root, "report")));
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("demo's own seed", refused.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task EvalAndCalibrate_OnDemoPairs_ImproveTheBuiltinModel_AndTheAuditAcceptsTheResult()
     {
         var root = Directory.CreateTempSubdirectory("icdiff-calibrate-").FullName;

@@ -52,33 +52,54 @@ class Mlp(nn.Module):
         return self.fc2(F.gelu(self.fc1(x)))
 
 
+class DropPath(nn.Module):
+    """Stochastic depth per sample (training only; an identity in eval mode and in the exported graph)."""
+
+    def __init__(self, p=0.0):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        if self.p == 0.0 or not self.training:
+            return x
+        keep = 1.0 - self.p
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
+        return x * mask / keep
+
+
 class Block(nn.Module):
-    def __init__(self, dim, heads, eps):
+    def __init__(self, dim, heads, eps, drop_path=0.0):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=eps)
         self.attn = Attention(dim, heads)
         self.norm2 = nn.LayerNorm(dim, eps=eps)
         self.mlp = Mlp(dim, dim * 4)
+        self.drop_path = DropPath(drop_path)
 
     def forward(self, x):
-        x = x + self.attn(self.norm1(x))
-        return x + self.mlp(self.norm2(x))
+        x = x + self.drop_path(self.attn(self.norm1(x)))
+        return x + self.drop_path(self.mlp(self.norm2(x)))
 
 
 class PdfEmbeddingViT(nn.Module):
     """DeiT-B/16 with six learnable tokens (class token + 5 extra), as PDF-Embedding (ICDiff) uses it.
 
-    Output: the final LayerNorm of the six token positions, [B, 6, 768], not normalised.
+    Output: the final LayerNorm of the six token positions, [B, 6, 768], not normalised. The defaults are
+    DeiT-B/16 at 224 px (the released weights); smaller shapes serve training on a CPU and tests. drop_path is
+    the stochastic-depth rate of the last block (rising linearly from 0 over the blocks, as DeiT does); it has
+    no parameters, so state dicts are the same with or without it.
     """
 
-    def __init__(self, image=224, patch=16, dim=768, depth=12, heads=12, extra_tokens=5, eps=1e-6):
+    def __init__(self, image=224, patch=16, dim=768, depth=12, heads=12, extra_tokens=5, eps=1e-6, drop_path=0.0):
         super().__init__()
         patches = (image // patch) ** 2
+        self.arch = {"image": image, "patch": patch, "dim": dim, "depth": depth, "heads": heads}
         self.patch_embed = PatchEmbed(patch, 3, dim)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
         self.dist_token = nn.Parameter(torch.zeros(1, extra_tokens, dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, patches + 1 + extra_tokens, dim))
-        self.blocks = nn.ModuleList([Block(dim, heads, eps) for _ in range(depth)])
+        rates = [drop_path * i / max(1, depth - 1) for i in range(depth)]
+        self.blocks = nn.ModuleList([Block(dim, heads, eps, rates[i]) for i in range(depth)])
         self.norm = nn.LayerNorm(dim, eps=eps)
         self.head = nn.Linear(dim, 1000)  # unused; present in the checkpoint
         self.tokens = 1 + extra_tokens
@@ -91,6 +112,22 @@ class PdfEmbeddingViT(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.norm(x)[:, : self.tokens]
+
+
+# Shapes of the six-token ViT. "deit-b16" is the released PDF-Embedding; "small" trains on a CPU in minutes;
+# "tiny" is for tests only.
+PDF_ARCHS = {
+    "deit-b16": {"image": 224, "patch": 16, "dim": 768, "depth": 12, "heads": 12},
+    "small": {"image": 112, "patch": 16, "dim": 192, "depth": 4, "heads": 3},
+    "tiny": {"image": 32, "patch": 16, "dim": 32, "depth": 1, "heads": 2},
+}
+
+
+def pdf_embedding(arch="deit-b16", drop_path=0.0):
+    """The six-token ViT for an architecture name from PDF_ARCHS or a dict of its shape (as checkpoints store it)."""
+    shape = PDF_ARCHS[arch] if isinstance(arch, str) else arch
+    return PdfEmbeddingViT(image=shape["image"], patch=shape["patch"], dim=shape["dim"], depth=shape["depth"],
+                           heads=shape["heads"], drop_path=drop_path)
 
 
 class GeM(nn.Module):
@@ -148,9 +185,11 @@ def load_strict(model, state, source):
     model.load_state_dict(state, strict=True)
 
 
-def read_state_dict(path, prefixes):
-    """Reads a checkpoint; unwraps {'state_dict': ...} / {'model': ...} and strips the first matching key prefix."""
-    blob = torch.load(path, map_location="cpu")
+def read_state_dict(path, prefixes, blob=None):
+    """Reads a checkpoint (or takes the already loaded `blob`); unwraps {'state_dict': ...} / {'model': ...} and
+    strips the first matching key prefix."""
+    if blob is None:
+        blob = torch.load(path, map_location="cpu")
     if isinstance(blob, dict):
         for wrapper in ("state_dict", "model"):
             if wrapper in blob and isinstance(blob[wrapper], dict):

@@ -19,11 +19,19 @@ internal static class DemoCommand
     public static Command Create()
     {
         var small = new Option<bool>("--small") { Description = "A small corpus instead: 160 gallery images and two models of 40 images each (a quick look; the intervals are wide)." };
+        var trainingSet = new Option<string?>("--training-set") { Description = "Instead of the demo, write a labelled training set (all six levels, D-Rep style pairs.csv) to this folder, for tools/models/train_pdf_embedding.py." };
+        var trainingPairs = new Option<int>("--training-pairs") { Description = "Pairs in the training set, split evenly over the six levels.", DefaultValueFactory = _ => 6000 };
+        var trainingSeed = new Option<int>("--training-seed") { Description = "Seed of the training set (any but the demo's own, which keeps it disjoint from the demo's audit; use another seed for a test set).", DefaultValueFactory = _ => 1 };
         var common = new CommonAuditOptions();
-        var command = new Command("demo", "Generate a synthetic gallery and model corpora with known replication rates, audit them, compare.") { small };
+        var command = new Command("demo", "Generate a synthetic gallery and model corpora with known replication rates, audit them, compare.") { small, trainingSet, trainingPairs, trainingSeed };
         common.AddTo(command);
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
+            if (parse.GetValue(trainingSet) is { } trainingRoot)
+            {
+                return WriteTrainingSet(Path.GetFullPath(trainingRoot), parse.GetValue(trainingPairs), parse.GetValue(trainingSeed), ct);
+            }
+
             var root = common.OutDirectory(parse, "icdiff-demo");
             var spec = parse.GetValue(small) ? DemoCorpusSpec.Small(42) : DemoCorpusSpec.Default;
             Console.WriteLine($"Synthesising corpus in {Path.Combine(root, "corpus")}: {spec.Describe()}");
@@ -62,5 +70,25 @@ internal static class DemoCommand
             return allInside ? 0 : TruthOutsideIntervalExitCode;
         }));
         return command;
+    }
+
+    private static int WriteTrainingSet(string root, int pairs, int seed, CancellationToken ct)
+    {
+        if (pairs < 6)
+        {
+            throw new CliError("--training-pairs must be at least 6 (one pair per level).");
+        }
+
+        if (seed == DemoCorpusSpec.DemoSeed)
+        {
+            throw new CliError($"--training-seed {seed} is the demo's own seed; pick another to keep the training set disjoint from the demo's audit.");
+        }
+
+        var spec = DemoCorpusSpec.TrainingSet(pairs, seed);
+        Console.WriteLine($"Writing a training set to {root}: {spec.Describe()}");
+        var clock = Stopwatch.StartNew();
+        DemoCorpusBuilder.Build(root, spec, null, ct);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Training set ready in {clock.Elapsed.TotalSeconds:0.0}s: {Path.Combine(root, DemoCorpus.PairsFile)} ({pairs} pairs, levels 0..5: {string.Join('/', spec.Models[0].LevelCounts)})"));
+        return 0;
     }
 }
