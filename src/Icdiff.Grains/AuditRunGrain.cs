@@ -145,6 +145,13 @@ internal sealed partial class AuditRunGrain(
         }
 
         var finished = _state is RunState.Completed or RunState.Failed or RunState.Cancelled;
+        if (finished && _driver is { IsCompleted: false } ending)
+        {
+            // The run has ended and its driver is recording the end (store, history): a resume asked in that window
+            // waits for it rather than answering with the old status and resuming nothing.
+            await ending;
+        }
+
         if (!finished || _driver is { IsCompleted: false } || (_state == RunState.Completed && !retryFailed))
         {
             return await GetStatusAsync();
