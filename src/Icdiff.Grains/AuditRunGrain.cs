@@ -149,7 +149,7 @@ internal sealed partial class AuditRunGrain(
         {
             // The run has ended and its driver is recording the end (store, history): a resume asked in that window
             // waits for it rather than answering with the old status and resuming nothing.
-            await ending;
+            await Task.WhenAny(ending);
         }
 
         if (!finished || _driver is { IsCompleted: false } || (_state == RunState.Completed && !retryFailed))
