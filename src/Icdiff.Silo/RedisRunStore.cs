@@ -77,7 +77,9 @@ public sealed partial class RedisRunStore(IConnectionMultiplexer redis, string p
     }
 
     private static bool IsTransient(Exception ex) => ex is RedisConnectionException or RedisTimeoutException
-        || (ex is RedisServerException && ex.Message.StartsWith("LOADING", StringComparison.Ordinal));
+        || (ex is RedisServerException && ex.Message.StartsWith("LOADING", StringComparison.Ordinal))
+        // A connection being torn down as Redis goes away: the multiplexer reconnects, so the operation is retried.
+        || (ex is InvalidOperationException && ex.Message.Contains("Writing is not allowed after writer was completed", StringComparison.Ordinal));
 
     public async Task<bool> SaveRunAsync(RunRecord record)
     {

@@ -99,7 +99,7 @@ public sealed class CliTests
         var models = json.RootElement.GetProperty("models");
         Assert.Equal(2, models.GetArrayLength());
         var csv = await File.ReadAllLinesAsync(Path.Combine(report, "matches.csv"), TestContext.Current.CancellationToken);
-        Assert.Equal("model,image,best_match,level,score,replica", csv[0]);
+        Assert.Equal("model,image,best_match,level,score,replica,other_rule_match,other_rule_level", csv[0]);
         var scanned = models.EnumerateArray().Sum(m => m.GetProperty("summary").GetProperty("scanned").GetInt32());
         Assert.Equal(scanned, csv.Length - 1);
         var html = await File.ReadAllTextAsync(Path.Combine(report, "report.html"), TestContext.Current.CancellationToken);

@@ -30,7 +30,7 @@ internal sealed record DuplicateGallery(string GalleryPath, string ShuffledManif
     /// </summary>
     public void AssertMatchesTakeTheSmallestKey(IReadOnlyList<string> matchesCsv)
     {
-        Assert.Equal("model,image,best_match,level,score,replica", matchesCsv[0]);
+        Assert.Equal("model,image,best_match,level,score,replica,other_rule_match,other_rule_level", matchesCsv[0]);
         var rows = matchesCsv.Skip(1).Select(l => l.Split(',')).ToArray();
         Assert.Equal(GeneratedFrom.Count + 3, rows.Length);
         foreach (var row in rows)
