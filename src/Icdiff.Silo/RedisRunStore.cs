@@ -16,23 +16,22 @@ namespace Icdiff.Silo;
 /// </summary>
 public sealed partial class RedisRunStore(IConnectionMultiplexer redis, string prefix, ILogger<RedisRunStore> logger) : IRunStore
 {
-    /// <summary>Sets the marker if absent; returns 1 if it was there.</summary>
+    /// <summary>Sets the marker to a fresh value if absent; returns the marker's value.</summary>
     private const string MarkerCheck = """
-        if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
-        redis.call('SET', KEYS[1], ARGV[1])
-        return 0
+        redis.call('SET', KEYS[1], ARGV[1], 'NX')
+        return redis.call('GET', KEYS[1])
         """;
 
+    /// <summary>Stores the delivery (HSETNX) and returns { stored (0/1), the marker's value } with the marker set if absent.</summary>
     private const string SaveShardChecked = """
-        local had = redis.call('EXISTS', KEYS[2])
-        if had == 0 then redis.call('SET', KEYS[2], ARGV[3]) end
+        redis.call('SET', KEYS[2], ARGV[3], 'NX')
         local stored = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
-        return stored + 2 * had
+        return { stored, redis.call('GET', KEYS[2]) }
         """;
 
-    private readonly string _markerValue = Guid.NewGuid().ToString("N");
+    private readonly Lock _markerLock = new();
+    private string? _lastMarker;
     private long _generation;
-    private int _markerSeen;
 
     public long Generation => Interlocked.Read(ref _generation);
 
@@ -113,27 +112,40 @@ public sealed partial class RedisRunStore(IConnectionMultiplexer redis, string p
 
     public async Task<bool> SaveShardAsync(string aggregateKey, ShardResult result)
     {
-        var outcome = (int)await RetryAsync(() => Db.ScriptEvaluateAsync(
+        var outcome = (RedisResult[])(await RetryAsync(() => Db.ScriptEvaluateAsync(
             SaveShardChecked,
             [$"{prefix}:shards:{aggregateKey}", MarkerKey],
-            [result.EffectiveDeliveryId, JsonSerializer.Serialize(result, Json), _markerValue]));
-        NoteMarker(present: outcome >= 2);
-        return (outcome & 1) == 1;
+            [result.EffectiveDeliveryId, JsonSerializer.Serialize(result, Json), NewMarker()])))!;
+        NoteMarker(outcome[1].ToString());
+        return (int)outcome[0] == 1;
     }
 
     /// <summary>Looks for the marker (writing it if absent), so a wipe is noticed between writes too; the silo's membership guard calls it.</summary>
     public async Task CheckMarkerAsync()
     {
-        var present = (int)await RetryAsync(() => Db.ScriptEvaluateAsync(MarkerCheck, [MarkerKey], [_markerValue])) == 1;
-        NoteMarker(present);
+        var marker = (await RetryAsync(() => Db.ScriptEvaluateAsync(MarkerCheck, [MarkerKey], [NewMarker()]))).ToString();
+        NoteMarker(marker);
     }
+
+    /// <summary>A fresh value each time: whoever re-creates a lost marker (any silo) writes a value no store saw before.</summary>
+    private static string NewMarker() => Guid.NewGuid().ToString("N");
 
     private string MarkerKey => $"{prefix}:store";
 
-    /// <summary>The first look only learns whether the store is new; after that a missing marker means the data is gone.</summary>
-    private void NoteMarker(bool present)
+    /// <summary>
+    /// The first look only learns the marker; after that a different value means the data was lost and the marker
+    /// re-created (by this store or another silo's: each silo must notice, whoever re-created it).
+    /// </summary>
+    private void NoteMarker(string? marker)
     {
-        if (Interlocked.Exchange(ref _markerSeen, 1) == 1 && !present)
+        bool lost;
+        lock (_markerLock)
+        {
+            lost = _lastMarker is not null && marker != _lastMarker;
+            _lastMarker = marker;
+        }
+
+        if (lost)
         {
             Interlocked.Increment(ref _generation);
             Log.StoreLost(logger, prefix);
