@@ -80,6 +80,7 @@ internal static class AuditRunner
             models,
             request.EffectiveMatchRule,
             status.GradedLevels,
-            control);
+            control,
+            status.GalleryIndex);
     }
 }

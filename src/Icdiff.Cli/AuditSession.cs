@@ -122,11 +122,11 @@ internal static partial class AuditSession
         }
     }
 
-    public static async Task<AuditReport> RunOnClusterAsync(AuditRequest request, string redis, string clusterId, CancellationToken cancellationToken)
+    public static async Task<AuditReport> RunOnClusterAsync(AuditRequest request, ClusterTarget target, CancellationToken cancellationToken)
     {
         var runId = NewRunId();
-        await using var cluster = await ClusterConnection.ConnectAsync(redis, clusterId, cancellationToken);
-        Console.WriteLine($"Run {runId}: gallery {request.GalleryLocation}, {request.Generated.Count} model corpora, on cluster '{clusterId}'");
+        await using var cluster = await ClusterConnection.ConnectAsync(target, cancellationToken);
+        Console.WriteLine($"Run {runId}: gallery {request.GalleryLocation}, {request.Generated.Count} model corpora, on cluster '{target.ClusterId}'");
         return await AuditRunner.RunAsync(cluster.Grains, runId, request, ProgressDisplay.ForConsole(), cancellationToken);
     }
 

@@ -4,6 +4,7 @@ using Icdiff.Embedding.Onnx;
 using Icdiff.Grains;
 using Icdiff.History;
 using Icdiff.Imaging.Skia;
+using Icdiff.Index.Milvus;
 using Icdiff.Pipeline;
 using Microsoft.Extensions.Configuration;
 
@@ -19,17 +20,25 @@ internal static class CliSettings
     [
         SettingsSection.Listing<DecoderOptions>(DecoderOptions.SectionName, o => o.Problems()),
         SettingsSection.Listing<PipelineOptions>(PipelineOptions.SectionName, o => o.Problems()),
-        SettingsSection.Throwing<AuditSiloOptions>(AuditSiloOptions.SectionName, o => o.Validate()),
-        SettingsSection.Throwing<OnnxOptions>(OnnxOptions.SectionName, o => o.Validate()),
-        SettingsSection.Throwing<BlobCorporaOptions>(BlobCorporaOptions.SectionName, o => o.Validate()),
-        SettingsSection.Throwing<HistoryOptions>(HistoryOptions.SectionName, o => o.Validate()),
-        SettingsSection.Throwing<SchedulingOptions>(SchedulingOptions.SectionName, o => o.Validate()),
+        SettingsSection.Listing<AuditSiloOptions>(AuditSiloOptions.SectionName, o => o.Problems()),
+        SettingsSection.Listing<GalleryIndexOptions>(GalleryIndexOptions.SectionName, o => o.Problems()),
+        SettingsSection.Listing<OnnxOptions>(OnnxOptions.SectionName, o => o.Problems()),
+        SettingsSection.Listing<BlobCorporaOptions>(BlobCorporaOptions.SectionName, o => o.Problems()),
+        SettingsSection.Listing<HistoryOptions>(HistoryOptions.SectionName, o => o.Problems()),
+        SettingsSection.Listing<SchedulingOptions>(SchedulingOptions.SectionName, o => o.Problems()),
+        // Values are parsed here; their rules apply only with Icdiff:Index:Kind=milvus (below).
+        SettingsSection.Listing<MilvusOptions>(MilvusOptions.SectionName, _ => []),
     ];
 
     /// <summary>Throws a <see cref="CliError"/> listing every bad setting, one per line.</summary>
     public static void Check(IConfiguration configuration)
     {
-        var problems = SettingsCheck.Problems(configuration.AsEnumerable(), Sections, (s, parsed) => new ConfigurationBuilder().AddInMemoryCollection(parsed).Build().GetSection(s.Name).Get(s.Type));
+        var problems = SettingsCheck.Problems(configuration.AsEnumerable(), Sections, (s, parsed) => new ConfigurationBuilder().AddInMemoryCollection(parsed).Build().GetSection(s.Name).Get(s.Type)).ToList();
+        if (problems.Count == 0 && MilvusStartupCheck.Problem(configuration) is { } milvus)
+        {
+            problems.Add(milvus);
+        }
+
         if (problems.Count > 0)
         {
             throw new CliError(string.Join('\n', problems));

@@ -21,8 +21,9 @@ internal sealed class ClusterConnection : IAsyncDisposable
 
     public IGrainFactory Grains => _host.Services.GetRequiredService<IClusterClient>();
 
-    public static async Task<ClusterConnection> ConnectAsync(string redis, string clusterId, CancellationToken cancellationToken)
+    public static async Task<ClusterConnection> ConnectAsync(ClusterTarget target, CancellationToken cancellationToken)
     {
+        var (redis, clusterId, serviceId) = target;
         ConfigurationOptions options;
         try
         {
@@ -45,7 +46,7 @@ internal sealed class ClusterConnection : IAsyncDisposable
             client.Configure<Orleans.Configuration.ClusterOptions>(o =>
             {
                 o.ClusterId = clusterId;
-                o.ServiceId = clusterId;
+                o.ServiceId = serviceId;
             });
             client.UseRedisClustering(o => o.ConfigurationOptions = options);
             // The client learns which silo hosts which grains from its gateway's manifest, refreshed once a minute by

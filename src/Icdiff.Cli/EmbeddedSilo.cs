@@ -40,6 +40,11 @@ internal sealed class EmbeddedSilo : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(overrides ?? []);
         builder.Configuration.AddInMemoryCollection([new($"{AuditSiloOptions.SectionName}:{nameof(AuditSiloOptions.DataDirectory)}", dataDirectory)]);
         CliSettings.Check(builder.Configuration);
+        if (await MilvusStartupCheck.UnreachableAsync(builder.Configuration, cancellationToken) is { } unreachable)
+        {
+            throw new CliError(unreachable);
+        }
+
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);

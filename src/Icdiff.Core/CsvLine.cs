@@ -2,7 +2,10 @@ using System.Text;
 
 namespace Icdiff.Core;
 
-/// <summary>RFC 4180 fields of one CSV line: quoted fields may hold commas and doubled quotes (not newlines).</summary>
+/// <summary>
+/// RFC 4180 fields of one CSV record: quoted fields may hold commas, doubled quotes and line breaks (a reader joins
+/// the lines of a record whose quoted field is still open when a line ends, and splits the whole).
+/// </summary>
 public static class CsvLine
 {
     /// <summary>

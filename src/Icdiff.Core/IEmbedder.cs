@@ -13,4 +13,11 @@ public interface IEmbedder : IDisposable
     /// their embeddings (tokens L2-normalised) to <paramref name="outputs"/>.
     /// </summary>
     void Embed(Memory<float> inputs, int count, Memory<float> outputs);
+
+    /// <summary>
+    /// How many <see cref="Embed"/> calls this embedder runs well at once: the pipeline's inference stage runs up to
+    /// this many batches side by side (unless its own setting says otherwise). A CPU session that runs each inference
+    /// on one thread profits from one call per core; a session whose inference already uses every core, from one.
+    /// </summary>
+    int ConcurrentBatches => 1;
 }

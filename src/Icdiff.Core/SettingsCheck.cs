@@ -160,3 +160,17 @@ public static class SettingsCheck
         || key.Contains("Secret", StringComparison.OrdinalIgnoreCase) || key.Contains("Postgres", StringComparison.OrdinalIgnoreCase)
         || key.Contains("Redis", StringComparison.OrdinalIgnoreCase);
 }
+
+/// <summary>Options validation that names every problem at once rather than stopping at the first.</summary>
+public static class SettingsProblems
+{
+    /// <summary>Throws one <see cref="ArgumentException"/> listing <paramref name="problems"/>, one per line, if there are any.</summary>
+    public static void ThrowIfAny(IEnumerable<string> problems)
+    {
+        var list = problems.ToList();
+        if (list.Count > 0)
+        {
+            throw new ArgumentException(string.Join(Environment.NewLine, list));
+        }
+    }
+}

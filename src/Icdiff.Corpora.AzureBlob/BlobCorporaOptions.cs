@@ -1,3 +1,5 @@
+using Icdiff.Core;
+
 namespace Icdiff.Corpora.AzureBlob;
 
 /// <summary>
@@ -27,26 +29,33 @@ public sealed class BlobCorporaOptions
     public TimeSpan NetworkTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Throws naming the configuration key of the first invalid value.</summary>
-    public void Validate()
+    /// <summary>Throws one <see cref="ArgumentException"/> naming every problem (see <see cref="Problems"/>).</summary>
+    public void Validate() => SettingsProblems.ThrowIfAny(Problems());
+
+    /// <summary>Every problem of these options, each naming its key.</summary>
+    public List<string> Problems()
     {
+        var problems = new List<string>();
         if (MaxRetries is < 0 or > 50)
         {
-            throw new ArgumentException($"{SectionName}:{nameof(MaxRetries)} must be 0..50 (got {MaxRetries}).");
+            problems.Add($"{SectionName}:{nameof(MaxRetries)} must be 0..50 (got {MaxRetries}).");
         }
 
         if (RetryDelay <= TimeSpan.Zero || MaxRetryDelay < RetryDelay)
         {
-            throw new ArgumentException($"{SectionName}:{nameof(RetryDelay)} must be positive and at most {SectionName}:{nameof(MaxRetryDelay)}.");
+            problems.Add($"{SectionName}:{nameof(RetryDelay)} must be positive and at most {SectionName}:{nameof(MaxRetryDelay)}.");
         }
 
         if (NetworkTimeout <= TimeSpan.Zero)
         {
-            throw new ArgumentException($"{SectionName}:{nameof(NetworkTimeout)} must be positive.");
+            problems.Add($"{SectionName}:{nameof(NetworkTimeout)} must be positive.");
         }
 
         if (!ServiceUriTemplate.Contains("{account}", StringComparison.Ordinal) || !Uri.TryCreate(ServiceUriTemplate.Replace("{account}", "a", StringComparison.Ordinal), UriKind.Absolute, out _))
         {
-            throw new ArgumentException($"{SectionName}:{nameof(ServiceUriTemplate)} must be an absolute URI containing {{account}} (got '{ServiceUriTemplate}').");
+            problems.Add($"{SectionName}:{nameof(ServiceUriTemplate)} must be an absolute URI containing {{account}} (got '{ServiceUriTemplate}').");
         }
+
+        return problems;
     }
 }

@@ -69,13 +69,28 @@ public static class ManifestReader
                 continue;
             }
 
-            var fields = SplitCsv(line, path, lineNumber);
-            if (fields.Count != columns.Length)
+            // RFC 4180: a quoted field may hold line breaks (a multi-line prompt), so a record may span lines.
+            var first = lineNumber;
+            var record = line;
+            List<string> fields;
+            while (!CsvLine.TrySplit(record, out fields))
             {
-                throw new ManifestFormatException($"manifest '{path}' line {lineNumber}: {fields.Count} fields where the header has {columns.Length}.");
+                var next = await ReadBoundedLineAsync(reader, path, lineNumber + 1, cancellationToken)
+                    ?? throw new ManifestFormatException($"manifest '{path}' line {first}: a quoted field is not closed before the end of the file.");
+                lineNumber++;
+                record += "\n" + next;
+                if (record.Length > MaxLineChars)
+                {
+                    throw new ManifestFormatException($"manifest '{path}' line {first}: a record longer than {MaxLineChars} characters (is a quote not closed?).");
+                }
             }
 
-            yield return layout.Row(path, lineNumber, i => fields[i]);
+            if (fields.Count != columns.Length)
+            {
+                throw new ManifestFormatException($"manifest '{path}' line {first}: {fields.Count} fields where the header has {columns.Length}.");
+            }
+
+            yield return layout.Row(path, first, i => fields[i]);
         }
     }
 

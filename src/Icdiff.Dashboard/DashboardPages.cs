@@ -69,7 +69,7 @@ internal static class DashboardPages
             <tr><th>state</th><td class="state">{Html.E(run.State)}{(run.Flagged ? " <span class=\"flag\">flagged</span>" : "")}</td></tr>
             <tr><th>schedule</th><td>{Html.E(run.Schedule ?? "- (ad hoc)")}</td></tr>
             <tr><th>started</th><td>{Html.Time(run.StartedAt)}</td></tr><tr><th>finished</th><td>{Html.Time(run.FinishedAt)} ({Html.Duration(run.Duration)})</td></tr>
-            <tr><th>gallery</th><td>{Html.E(run.Gallery)}: {run.GalleryIndexed} indexed, {run.GallerySkipped} skipped</td></tr>
+            <tr><th>gallery</th><td>{Html.E(run.Gallery)}: {run.GalleryIndexed} indexed, {run.GallerySkipped} skipped{(run.GalleryIndex is { } index ? $" ({Html.E(index)} index)" : "")}</td></tr>
             <tr><th>model</th><td>{Html.E(run.ModelName)}; {Html.E(run.ScoringRule)}</td></tr>
             <tr><th>criterion</th><td>{Html.E(run.Criterion)}</td></tr>
             {(run.Error is { } error ? $"<tr><th>error</th><td class=\"flag\">{Html.E(error)}</td></tr>" : "")}

@@ -30,7 +30,8 @@ public sealed partial class OnnxEmbedder : IEmbedder
     {
         Manifest = manifest;
         Fingerprint = ComputeFingerprint(manifest, modelBytes);
-        using var sessionOptions = CreateSessionOptions(options, logger, manifest.Name);
+        using var sessionOptions = CreateSessionOptions(options, logger, manifest.Name, out var cuda);
+        ConcurrentBatches = options.ConcurrentBatches(cuda);
         try
         {
             _session = new InferenceSession(modelBytes, sessionOptions);
@@ -62,6 +63,8 @@ public sealed partial class OnnxEmbedder : IEmbedder
     public ModelManifest Manifest { get; }
 
     public string Fingerprint { get; }
+
+    public int ConcurrentBatches { get; }
 
     public void Embed(Memory<float> inputs, int count, Memory<float> outputs)
     {
@@ -179,12 +182,15 @@ public sealed partial class OnnxEmbedder : IEmbedder
     /// The session settings of every embedder (threads, spinning, execution provider). Public so that a benchmark's
     /// bare ONNX Runtime loop runs under the same settings and measures only the embedder's own overhead.
     /// </summary>
-    public static SessionOptions CreateSessionOptions(OnnxOptions options, ILogger logger, string modelName)
+    public static SessionOptions CreateSessionOptions(OnnxOptions options, ILogger logger, string modelName) => CreateSessionOptions(options, logger, modelName, out _);
+
+    /// <summary>The session settings, and whether the CUDA provider was added (<paramref name="cuda"/>).</summary>
+    public static SessionOptions CreateSessionOptions(OnnxOptions options, ILogger logger, string modelName, out bool cuda)
     {
+        cuda = false;
         var sessionOptions = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            IntraOpNumThreads = options.IntraOpThreads,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
         sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", options.AllowSpinning ? "1" : "0");
@@ -193,16 +199,19 @@ public sealed partial class OnnxEmbedder : IEmbedder
             try
             {
                 sessionOptions.AppendExecutionProvider_CUDA(options.CudaDeviceId);
-                Log.UsingCuda(logger, modelName, options.CudaDeviceId);
+                cuda = true;
+                Log.UsingCuda(logger, modelName, options.CudaDeviceId, options.ConcurrentBatches(cuda: true));
             }
             catch (Exception ex) when (ex is EntryPointNotFoundException or OnnxRuntimeException or DllNotFoundException)
             {
                 Log.CudaUnavailable(logger, modelName, ex.Message);
             }
         }
-        else
+
+        sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
+        if (!cuda)
         {
-            Log.UsingCpu(logger, modelName, options.IntraOpThreads);
+            Log.UsingCpu(logger, modelName, options.IntraOpThreads, options.ConcurrentBatches(cuda: false), options.IntraOpThreads == 0 ? "0 = ONNX Runtime spreads each over every core" : "as set");
         }
 
         return sessionOptions;
@@ -225,11 +234,11 @@ public sealed partial class OnnxEmbedder : IEmbedder
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = EmbeddingEventIds.UsingCpu, Level = LogLevel.Information, Message = "Model {Model}: ONNX Runtime CPU execution provider ({Threads} intra-op threads, 0 = all cores)")]
-        public static partial void UsingCpu(ILogger logger, string model, int threads);
+        [LoggerMessage(EventId = EmbeddingEventIds.UsingCpu, Level = LogLevel.Information, Message = "Model {Model}: ONNX Runtime CPU execution provider, {Threads} thread(s) per inference ({How}), up to {Concurrent} inferences at once")]
+        public static partial void UsingCpu(ILogger logger, string model, int threads, int concurrent, string how);
 
-        [LoggerMessage(EventId = EmbeddingEventIds.UsingCuda, Level = LogLevel.Information, Message = "Model {Model}: ONNX Runtime CUDA execution provider on device {Device}")]
-        public static partial void UsingCuda(ILogger logger, string model, int device);
+        [LoggerMessage(EventId = EmbeddingEventIds.UsingCuda, Level = LogLevel.Information, Message = "Model {Model}: ONNX Runtime CUDA execution provider on device {Device}, up to {Concurrent} inferences at once")]
+        public static partial void UsingCuda(ILogger logger, string model, int device, int concurrent);
 
         [LoggerMessage(EventId = EmbeddingEventIds.CudaUnavailable, Level = LogLevel.Warning, Message = "Model {Model}: CUDA was requested but this ONNX Runtime build cannot load its CUDA provider ({Reason}); falling back to CPU. Build with -p:IcdiffOnnxGpu=true for GPU images.")]
         public static partial void CudaUnavailable(ILogger logger, string model, string reason);

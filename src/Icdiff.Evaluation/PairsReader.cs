@@ -106,9 +106,19 @@ public static class PairsReader
                 continue;
             }
 
-            var fields = SplitCsv(line, path, lineNumber);
+            // RFC 4180: a quoted field may hold line breaks, so a record may span lines.
+            var first = lineNumber;
+            var record = line;
+            List<string> fields;
+            while (!CsvLine.TrySplit(record, out fields))
+            {
+                var next = reader.ReadLine() ?? throw new PairsFormatException($"pairs file '{path}' line {first}: a quoted field is not closed before the end of the file.");
+                lineNumber++;
+                record += "\n" + next;
+            }
+
             string? Field(int i) => i >= 0 && i < fields.Count ? fields[i] : null;
-            yield return Row(path, $"line {lineNumber}", Field(index[0]), Field(index[1]), Field(index[2]), Field(index[3]));
+            yield return Row(path, $"line {first}", Field(index[0]), Field(index[1]), Field(index[2]), Field(index[3]));
         }
     }
 

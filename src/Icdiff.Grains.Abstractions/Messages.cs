@@ -64,9 +64,31 @@ public sealed record GalleryBatch([property: Id(0)] string GalleryLocation, [pro
 [GenerateSerializer, Immutable]
 public sealed record GalleryBatchResult([property: Id(0)] IReadOnlyList<GalleryEmbedding> Embedded, [property: Id(1)] IReadOnlyList<SkipRecord> Skipped, [property: Id(2)] string Silo = "");
 
-/// <summary>A sealed, persisted gallery index that workers load to search; each pass writes a new file, so the path identifies it.</summary>
+/// <summary>
+/// A sealed, persisted gallery index that workers search; each pass writes new files, so the paths identify it. For the
+/// embedded backend <see cref="Path"/> is the index file workers load; for the sharded one it is the router's key and
+/// <see cref="Partitions"/> lists each partition's snapshot file, partition i at position i.
+/// </summary>
 [GenerateSerializer, Immutable]
-public sealed record GallerySnapshot([property: Id(0)] string Path, [property: Id(1)] int Count, [property: Id(2)] string Fingerprint);
+public sealed record GallerySnapshot(
+    [property: Id(0)] string Path,
+    [property: Id(1)] int Count,
+    [property: Id(2)] string Fingerprint,
+    [property: Id(3)] string Backend = GalleryBackends.Embedded,
+    [property: Id(4)] IReadOnlyList<string>? Partitions = null);
+
+/// <summary>The gallery index backends (<c>Icdiff:Index:Kind</c>).</summary>
+public static class GalleryBackends
+{
+    /// <summary>One index file, loaded whole by every worker silo.</summary>
+    public const string Embedded = "embedded";
+
+    /// <summary>Float16 proxies partitioned over the worker silos, full embeddings in token segment files.</summary>
+    public const string Sharded = "sharded";
+
+    /// <summary>Proxies in a Milvus collection, full embeddings in token segment files under the shared data directory.</summary>
+    public const string Milvus = "milvus";
+}
 
 /// <summary>One shard of a model's corpus to scan: a fixed slice of its listing.</summary>
 [GenerateSerializer, Immutable]
@@ -173,7 +195,8 @@ public sealed record RunStatus(
     [property: Id(11)] string? ModelName,
     [property: Id(12)] string? ScoringRule,
     [property: Id(13)] IReadOnlyList<WorkerShare>? Workers = null,
-    [property: Id(14)] IReadOnlyList<int>? GradedLevels = null)
+    [property: Id(14)] IReadOnlyList<int>? GradedLevels = null,
+    [property: Id(15)] string? GalleryIndex = null)
 {
     public bool IsFinished => State is RunState.Completed or RunState.Failed or RunState.Cancelled;
 }

@@ -23,6 +23,8 @@ internal sealed partial class AuditRunGrain(
     IRunStore store,
     RunHistoryRecorder history,
     IOptions<HistoryOptions> historyOptions,
+    IOptions<GalleryIndexOptions> indexOptions,
+    IOptions<Icdiff.Index.Milvus.MilvusOptions> milvusOptions,
     ILogger<AuditRunGrain> logger) : Grain, IAuditRunGrain, IDisposable
 {
     private readonly List<SkipRecord> _gallerySkipped = [];
@@ -41,6 +43,7 @@ internal sealed partial class AuditRunGrain(
     private string? _modelName;
     private string? _scoring;
     private IReadOnlyList<int>? _gradedLevels;
+    private string? _galleryIndex;
     private Task? _driver;
     private int _epoch = 1;
     private bool _retryFailed;
@@ -124,7 +127,8 @@ internal sealed partial class AuditRunGrain(
         _modelName,
         _scoring,
         [.. _workerShares.Values],
-        _gradedLevels));
+        _gradedLevels,
+        _galleryIndex));
 
     public Task<AuditRequest?> GetRequestAsync() => Task.FromResult(_request);
 
@@ -198,7 +202,7 @@ internal sealed partial class AuditRunGrain(
         for (var attempt = 1; ; attempt++)
         {
             var settings = options.Value;
-            var dispatcher = new ShardDispatcher(GrainFactory, workers, settings.ShardAttempts, settings.WorkerWaitTimeout, logger);
+            var dispatcher = new ShardDispatcher(GrainFactory, workers, settings.ShardAttempts, settings.WorkerWaitTimeout, new StallLimit(settings.StalledCallFactor, settings.StalledCallFloor), logger);
             try
             {
                 await DriveOnceAsync(request, dispatcher, cancellationToken);
@@ -274,6 +278,7 @@ internal sealed partial class AuditRunGrain(
         _modelName = embedder.Manifest.Name;
         _scoring = embedder.Manifest.Scoring.DescribeWithGrading();
         _gradedLevels = embedder.Manifest.Scoring.GradedLevels;
+        _galleryIndex = indexOptions.Value.Describe(milvusOptions.Value.Collection);
 
         _state = RunState.IndexingGallery;
         await SaveAsync();
@@ -369,7 +374,11 @@ internal sealed partial class AuditRunGrain(
     private async Task<GallerySnapshot> IndexGalleryAsync(AuditRequest request, IEmbedder embedder, ShardDispatcher dispatcher, CancellationToken cancellationToken)
     {
         var manifest = embedder.Manifest;
-        var gallery = GrainFactory.GetGrain<IGalleryIndexGrain>(GalleryIndexKey(request.GalleryLocation, embedder.Fingerprint));
+        var gallery = GrainFactory.GetGrain<IGalleryIndexGrain>(
+            GalleryIndexKey(request.GalleryLocation, embedder.Fingerprint),
+            indexOptions.Value.IsSharded ? typeof(ShardedGalleryIndexGrain).FullName
+            : indexOptions.Value.IsMilvus ? typeof(MilvusGalleryIndexGrain).FullName
+            : typeof(GalleryIndexGrain).FullName);
         var pass = await gallery.BeginPassAsync(manifest.OutputTokens, manifest.OutputDim, embedder.Fingerprint);
         var source = corpora.Open(request.GalleryLocation);
         await foreach (var chunk in Chunk(source.ListAsync(cancellationToken), request.ShardSize, cancellationToken))

@@ -1,5 +1,6 @@
 using Icdiff.Core;
 using Icdiff.History;
+using Icdiff.Index.Milvus;
 using Icdiff.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -21,6 +22,10 @@ public static class AuditSiloBuilderExtensions
             .BindConfiguration(AuditSiloOptions.SectionName)
             .Validate(o => { o.Validate(); return true; })
             .ValidateOnStart();
+        silo.Services.AddOptions<GalleryIndexOptions>()
+            .BindConfiguration(GalleryIndexOptions.SectionName)
+            .Validate(o => { o.Validate(); return true; })
+            .ValidateOnStart();
         // A silo hosts only its roles' grains: placement then never picks it for the others, and a cluster with no
         // worker silo is found when a worker call cannot be placed (see ShardDispatcher).
         silo.Services.AddOptions<GrainTypeOptions>().PostConfigure<IOptions<AuditSiloOptions>>((types, audit) =>
@@ -29,6 +34,7 @@ public static class AuditSiloBuilderExtensions
             if (!audit.Value.IsWorker)
             {
                 types.Classes.Remove(typeof(WorkerGrain));
+                types.Classes.Remove(typeof(GalleryPartitionGrain));
             }
 
             if (!audit.Value.IsCoordinator)
@@ -36,6 +42,8 @@ public static class AuditSiloBuilderExtensions
                 types.Classes.Remove(typeof(AuditRunGrain));
                 types.Classes.Remove(typeof(ModelAggregateGrain));
                 types.Classes.Remove(typeof(GalleryIndexGrain));
+                types.Classes.Remove(typeof(ShardedGalleryIndexGrain));
+                types.Classes.Remove(typeof(MilvusGalleryIndexGrain));
                 types.Classes.Remove(typeof(ScheduleGrain));
             }
 #pragma warning restore IL2026
@@ -63,8 +71,15 @@ public static class AuditSiloBuilderExtensions
         });
         silo.Services.AddImagePipeline();
         silo.Services.TryAddSingleton<GalleryIndexCache>();
+        // Bound always, validated only where Icdiff:Index:Kind is milvus (the hosts also check the server answers at start).
+        silo.Services.AddOptions<MilvusOptions>()
+            .BindConfiguration(MilvusOptions.SectionName)
+            .Validate<IOptions<GalleryIndexOptions>>((milvus, index) => { if (index.Value.IsMilvus) { milvus.Validate(); } return true; })
+            .ValidateOnStart();
+        silo.Services.TryAddSingleton<MilvusConnection>();
         silo.Services.TryAddSingleton<WorkerSiloDirectory>();
         silo.Services.AddPlacementDirector<IcdiffWorkerSlotPlacement, WorkerSlotPlacementDirector>();
+        silo.Services.AddPlacementDirector<IcdiffPartitionSpreadPlacement, PartitionSpreadPlacementDirector>();
         silo.Services.TryAddSingleton<CorpusSourceResolver>();
         // Hosts with a shared store (Redis in a cluster) register theirs first; the default keeps runs under the data directory.
         silo.Services.TryAddSingleton<IRunStore>(sp => new FileRunStore(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuditSiloOptions>>().Value.DataDirectory));

@@ -1,3 +1,5 @@
+using Icdiff.Core;
+
 namespace Icdiff.Grains;
 
 /// <summary>Silo-wide settings of the audit grains. Bound from <see cref="SectionName"/>.</summary>
@@ -27,6 +29,18 @@ public sealed class AuditSiloOptions
     /// <summary>How long a run waits for a worker silo to join before it fails with that reason.</summary>
     public TimeSpan WorkerWaitTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// Read on coordinators: a worker call that has not answered within this many times the median duration of the
+    /// run's recent calls (and at least <see cref="StalledCallFloor"/>) is presumed lost and sent again to another
+    /// worker. Orleans can drop a message while its directory settles after silos restart on the same addresses, and
+    /// the response timeout that would surface the loss has to be long enough for the slowest shard (minutes). The
+    /// first call keeps waiting, its result is still recorded if it comes, and items are counted once. 0 turns this off.
+    /// </summary>
+    public double StalledCallFactor { get; set; } = 10;
+
+    /// <summary>Read on coordinators: the shortest wait before a worker call is presumed lost (see <see cref="StalledCallFactor"/>).</summary>
+    public TimeSpan StalledCallFloor { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Items a worker records at a time while it scans a shard, so a resumed run redoes only unrecorded items.</summary>
     public int CheckpointItems { get; set; } = 16;
 
@@ -36,38 +50,55 @@ public sealed class AuditSiloOptions
 
     public int EffectiveShardsInFlight => MaxShardsInFlight > 0 ? MaxShardsInFlight : Math.Max(4, 4 * Environment.ProcessorCount);
 
-    public void Validate()
+    /// <summary>Throws one <see cref="ArgumentException"/> naming every problem (see <see cref="Problems"/>).</summary>
+    public void Validate() => SettingsProblems.ThrowIfAny(Problems());
+
+    /// <summary>Every problem of these options, each naming its key.</summary>
+    public List<string> Problems()
     {
+        var problems = new List<string>();
         if (string.IsNullOrWhiteSpace(DataDirectory))
         {
-            throw new ArgumentException($"{SectionName}:DataDirectory must be set.");
+            problems.Add($"{SectionName}:DataDirectory must be set.");
         }
 
         if (MaxShardsInFlight is < 0 or > 10_000)
         {
-            throw new ArgumentException($"{SectionName}:MaxShardsInFlight must be 0..10000 (got {MaxShardsInFlight}).");
+            problems.Add($"{SectionName}:MaxShardsInFlight must be 0..10000 (got {MaxShardsInFlight}).");
         }
 
         var roles = RoleList();
         if (roles.Length == 0 || roles.Any(r => r is not (SiloRoles.Coordinator or SiloRoles.Worker)))
         {
-            throw new ArgumentException($"{SectionName}:Roles must list one or both of '{SiloRoles.Coordinator}' and '{SiloRoles.Worker}' (got '{Roles}').");
+            problems.Add($"{SectionName}:Roles must list one or both of '{SiloRoles.Coordinator}' and '{SiloRoles.Worker}' (got '{Roles}').");
         }
 
         if (WorkerWaitTimeout < TimeSpan.Zero || WorkerWaitTimeout > TimeSpan.FromDays(1))
         {
-            throw new ArgumentException($"{SectionName}:WorkerWaitTimeout must be 0 .. 1 day (got {WorkerWaitTimeout}).");
+            problems.Add($"{SectionName}:WorkerWaitTimeout must be 0 .. 1 day (got {WorkerWaitTimeout}).");
         }
 
         if (CheckpointItems is < 1 or > 100_000)
         {
-            throw new ArgumentException($"{SectionName}:CheckpointItems must be 1..100000 (got {CheckpointItems}).");
+            problems.Add($"{SectionName}:CheckpointItems must be 1..100000 (got {CheckpointItems}).");
+        }
+
+        if (!(StalledCallFactor == 0 || StalledCallFactor is >= 2 and <= 1000))
+        {
+            problems.Add($"{SectionName}:StalledCallFactor must be 0 (off) or 2..1000 (got {StalledCallFactor}).");
+        }
+
+        if (StalledCallFloor < TimeSpan.FromSeconds(1) || StalledCallFloor > TimeSpan.FromDays(1))
+        {
+            problems.Add($"{SectionName}:StalledCallFloor must be 1 s .. 1 day (got {StalledCallFloor}).");
         }
 
         if (ShardAttempts is < 1 or > 100)
         {
-            throw new ArgumentException($"{SectionName}:ShardAttempts must be 1..100 (got {ShardAttempts}).");
+            problems.Add($"{SectionName}:ShardAttempts must be 1..100 (got {ShardAttempts}).");
         }
+
+        return problems;
     }
 
     private bool HasRole(string role) => RoleList().Contains(role, StringComparer.Ordinal);

@@ -1,19 +1,36 @@
 using System.Collections.Concurrent;
+using Icdiff.Core;
 using Icdiff.Index.Embedded;
+using Icdiff.Index.Milvus;
+using Microsoft.Extensions.Options;
 
 namespace Icdiff.Grains;
 
 /// <summary>
-/// Silo-local cache of sealed gallery snapshots. A snapshot file never changes once written (new passes write
-/// new files), so caching by path is safe; only the two most recent snapshots are kept in memory.
+/// A silo's access to sealed gallery snapshots. Embedded: the index file loaded whole; a snapshot file never changes
+/// once written (new passes write new files), so caching by path is safe, and only the two most recent are kept in
+/// memory. Sharded: a view that asks the partition grains and reads candidates' tokens through one bounded cache;
+/// Milvus: a view that searches the collection and reads candidates' tokens through the same cache.
 /// </summary>
-public sealed class GalleryIndexCache
+public sealed class GalleryIndexCache(IGrainFactory grains, IOptions<GalleryIndexOptions> options, IOptions<MilvusOptions> milvus, MilvusConnection milvusConnection) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<EmbeddedVectorIndex>> _loaded = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _order = new();
+    private readonly TokenSegmentCache _tokens = new((long)options.Value.TokenCacheMegabytes << 20);
 
-    public EmbeddedVectorIndex Get(GallerySnapshot snapshot)
+    public IGalleryIndex Get(GallerySnapshot snapshot, ModelManifest model)
     {
+        if (snapshot.Backend == GalleryBackends.Sharded)
+        {
+            return new ShardedGalleryIndex(grains, snapshot, model.OutputTokens, model.EmbeddingLength, _tokens, options.Value.CandidateLimitFactor);
+        }
+
+        if (snapshot.Backend == GalleryBackends.Milvus)
+        {
+            var collection = new MilvusGalleryCollection(milvusConnection.Client, milvus.Value, snapshot.Path);
+            return new MilvusGalleryIndex(collection, snapshot, model.OutputTokens, model.EmbeddingLength, _tokens, options.Value.MilvusOverfetch);
+        }
+
         var lazy = _loaded.GetOrAdd(snapshot.Path, path =>
         {
             _order.Enqueue(path);
@@ -26,4 +43,6 @@ public sealed class GalleryIndexCache
 
         return lazy.Value;
     }
+
+    public void Dispose() => _tokens.Dispose();
 }

@@ -8,22 +8,13 @@ namespace Icdiff.Grains;
 /// Owns one gallery index. A sealed pass that changed the index is written to a new file and a "current" pointer is
 /// replaced atomically, so a worker still reading an earlier snapshot is never disturbed and a crash mid-save leaves
 /// the previous index in place; a pass that changed nothing hands out the current snapshot again. Earlier snapshot
-/// files are kept for <see cref="SnapshotRetention"/> (runs still scanning against them may need to load them on a
+/// files are kept for <see cref="SnapshotFiles.Retention"/> (runs still scanning against them may need to load them on a
 /// new silo), then deleted at a later seal.
 /// </summary>
 internal sealed partial class GalleryIndexGrain(IOptions<AuditSiloOptions> options, ILogger<GalleryIndexGrain> logger) : Grain, IGalleryIndexGrain
 {
-    private const string PointerFile = "current";
-
-    /// <summary>How long a superseded snapshot file is kept.</summary>
-    private static readonly TimeSpan SnapshotRetention = TimeSpan.FromDays(7);
-
-    /// <summary>A pass not sealed within this time belongs to a run that was lost; it no longer holds back removals.</summary>
-    private static readonly TimeSpan AbandonedPass = TimeSpan.FromDays(1);
-
-    private readonly Dictionary<Guid, Pass> _passes = [];
+    private readonly GalleryPasses _passes = new();
     private EmbeddedVectorIndex? _index;
-    private Dictionary<string, int> _latestByKey = new(StringComparer.Ordinal);
     private string _fingerprint = string.Empty;
     private string? _currentFile;
     private bool _changed;
@@ -36,30 +27,19 @@ internal sealed partial class GalleryIndexGrain(IOptions<AuditSiloOptions> optio
         {
             _index = TryLoad(tokens, dim) ?? new EmbeddedVectorIndex(tokens, dim);
             _fingerprint = fingerprint;
-            _latestByKey = OrdinalsByKey(_index);
+            _passes.Reindex(_index.Count, _index.KeyOf);
             _changed = _currentFile is null;
         }
 
         var id = Guid.NewGuid();
-        _passes[id] = new Pass(DateTimeOffset.UtcNow);
+        _passes.Open(id);
         return Task.FromResult(id);
     }
 
     public Task<IReadOnlyList<ImageRef>> FilterNewAsync(Guid pass, IReadOnlyList<ImageRef> items)
     {
         var index = _index ?? throw new InvalidOperationException("BeginPassAsync must be called first.");
-        var seen = OpenPass(pass).Seen;
-        var fresh = new List<ImageRef>();
-        foreach (var item in items)
-        {
-            seen.Add(item.Key);
-            if (!_latestByKey.TryGetValue(item.Key, out var ordinal) || index.StampOf(ordinal) != item.Stamp)
-            {
-                fresh.Add(item);
-            }
-        }
-
-        return Task.FromResult<IReadOnlyList<ImageRef>>(fresh);
+        return Task.FromResult<IReadOnlyList<ImageRef>>(_passes.FilterNew(pass, items, index.StampOf));
     }
 
     public Task AddAsync(IReadOnlyList<GalleryEmbedding> embeddings)
@@ -69,7 +49,7 @@ internal sealed partial class GalleryIndexGrain(IOptions<AuditSiloOptions> optio
         {
             // A changed image is appended; the older entry under the same key is dropped when the pass is sealed.
             index.Add(e.Image.Key, e.Image.Stamp, e.Embedding);
-            _latestByKey[e.Image.Key] = index.Count - 1;
+            _passes.Added(e.Image.Key, index.Count - 1);
             _changed = true;
         }
 
@@ -79,89 +59,33 @@ internal sealed partial class GalleryIndexGrain(IOptions<AuditSiloOptions> optio
     public Task<GallerySnapshot> SealPassAsync(Guid pass)
     {
         var index = _index ?? throw new InvalidOperationException("BeginPassAsync must be called first.");
-        var seen = OpenPass(pass).Seen;
-        _passes.Remove(pass);
-        foreach (var abandoned in _passes.Where(p => DateTimeOffset.UtcNow - p.Value.StartedAt > AbandonedPass).Select(p => p.Key).ToList())
-        {
-            _passes.Remove(abandoned);
-        }
-
-        // Superseded entries (an image changed and embedded again) always go; entries this pass did not list go only
-        // when no other pass is open, since an overlapping run may have listed (and be searching for) them.
-        var othersOpen = _passes.Count > 0;
-        var removed = index.Retain(i =>
-        {
-            var key = index.KeyOf(i);
-            return _latestByKey[key] == i && (othersOpen || seen.Contains(key));
-        });
-        if (removed > 0)
-        {
-            _latestByKey = OrdinalsByKey(index);
-            _changed = true;
-        }
+        var removed = _passes.Seal(pass, index.Retain, index.KeyOf, () => index.Count);
+        _changed |= removed > 0;
 
         if (!_changed && _currentFile is not null && File.Exists(_currentFile))
         {
             return Task.FromResult(new GallerySnapshot(_currentFile, index.Count, _fingerprint));
         }
 
-        Directory.CreateDirectory(Folder);
-        var file = Path.Combine(Folder, $"index-{DateTime.UtcNow:yyyyMMddHHmmssfff}-{Guid.NewGuid():N}.bin");
+        var file = SnapshotFiles.NewFile(Folder);
         index.Save(file);
-        var pointer = Path.Combine(Folder, PointerFile);
-        File.WriteAllText(pointer + ".tmp", Path.GetFileName(file) + "\n" + _fingerprint);
-        File.Move(pointer + ".tmp", pointer, overwrite: true);
+        SnapshotFiles.Publish(Folder, file, _fingerprint);
         _currentFile = file;
         _changed = false;
-        DeleteExpiredSnapshots(file);
 
         Log.Sealed(logger, this.GetPrimaryKeyString(), index.Count, removed);
         return Task.FromResult(new GallerySnapshot(file, index.Count, _fingerprint));
     }
 
-    private Pass OpenPass(Guid pass) =>
-        _passes.TryGetValue(pass, out var open) ? open : throw new InvalidOperationException($"gallery pass {pass} is not open (this index was re-activated after its silo was lost, or the pass was sealed); the run starts its gallery pass again.");
-
-    private void DeleteExpiredSnapshots(string current)
-    {
-        foreach (var file in Directory.EnumerateFiles(Folder, "index-*.bin"))
-        {
-            if (file != current && DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > SnapshotRetention)
-            {
-                TryDelete(file);
-            }
-        }
-    }
-
-    private sealed record Pass(DateTimeOffset StartedAt)
-    {
-        public HashSet<string> Seen { get; } = new(StringComparer.Ordinal);
-    }
-
-    /// <summary>Key to ordinal; where a key repeats (a changed image appended), the later entry wins.</summary>
-    private static Dictionary<string, int> OrdinalsByKey(EmbeddedVectorIndex index)
-    {
-        var map = new Dictionary<string, int>(index.Count, StringComparer.Ordinal);
-        for (var i = 0; i < index.Count; i++)
-        {
-            map[index.KeyOf(i)] = i;
-        }
-
-        return map;
-    }
-
     private EmbeddedVectorIndex? TryLoad(int tokens, int dim)
     {
-        var pointer = Path.Combine(Folder, PointerFile);
-        if (!File.Exists(pointer))
-        {
-            return null;
-        }
-
         try
         {
-            var lines = File.ReadAllLines(pointer);
-            var file = Path.Combine(Folder, lines[0]);
+            if (SnapshotFiles.Current(Folder) is not { } file)
+            {
+                return null;
+            }
+
             var loaded = EmbeddedVectorIndex.Load(file);
             if (loaded.Tokens != tokens || loaded.Dim != dim)
             {
@@ -176,18 +100,6 @@ internal sealed partial class GalleryIndexGrain(IOptions<AuditSiloOptions> optio
             // A damaged index is rebuilt rather than trusted.
             Log.DiscardedIndex(logger, ex, Folder);
             return null;
-        }
-    }
-
-    private static void TryDelete(string file)
-    {
-        try
-        {
-            File.Delete(file);
-        }
-        catch (IOException)
-        {
-            // Left for the next pass; an extra file costs disk, not correctness.
         }
     }
 

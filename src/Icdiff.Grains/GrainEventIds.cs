@@ -27,4 +27,9 @@ internal static class GrainEventIds
     public const int WorkerLeft = 4021;
     public const int WorkerCapacityUnknown = 4022;
     public const int StoredCopyRestored = 4023;
+    public const int PartitionSealed = 4024;
+    public const int PartitionDiscarded = 4025;
+    public const int MilvusIndexSealed = 4026;
+    public const int MilvusCatalogDiscarded = 4027;
+    public const int WorkerCallStalled = 4028;
 }

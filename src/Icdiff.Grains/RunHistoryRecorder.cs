@@ -102,7 +102,8 @@ public sealed partial class RunHistoryRecorder(
                 manifest,
                 status.Error,
                 models.Any(m => m.Alert is not null),
-                models);
+                models,
+                status.GalleryIndex);
             await store.RecordFinishAsync(run, images, skips);
             if (run.Flagged)
             {

@@ -15,22 +15,30 @@ public sealed partial class SchedulingOptions
     /// <summary>The schedules by name (letters, digits, '.', '_', '-').</summary>
     public Dictionary<string, AuditSchedule> Schedules { get; set; } = new(StringComparer.Ordinal);
 
-    public void Validate()
+    /// <summary>Throws one <see cref="ArgumentException"/> naming every problem, one per line (see <see cref="Problems"/>).</summary>
+    public void Validate() => SettingsProblems.ThrowIfAny(Problems());
+
+    /// <summary>Every problem of the section and of each schedule, each naming its key.</summary>
+    public List<string> Problems()
     {
+        var problems = new List<string>();
         if (TickInterval < TimeSpan.FromMilliseconds(100) || TickInterval > TimeSpan.FromDays(1))
         {
-            throw new ArgumentException($"{SectionName}:TickInterval must be 0.1 s .. 1 day (got {TickInterval}).");
+            problems.Add($"{SectionName}:TickInterval must be 0.1 s .. 1 day (got {TickInterval}).");
         }
 
         foreach (var (name, schedule) in Schedules)
         {
             if (!Name().IsMatch(name))
             {
-                throw new ArgumentException($"{SectionName}:Schedules: '{name}' may only use letters, digits, '.', '_' and '-' (at most 48).");
+                problems.Add($"{SectionName}:Schedules: '{name}' may only use letters, digits, '.', '_' and '-' (at most 48).");
+                continue;
             }
 
-            schedule.Validate($"{SectionName}:Schedules:{name}");
+            problems.AddRange(schedule.Problems($"{SectionName}:Schedules:{name}"));
         }
+
+        return problems;
     }
 
     [GeneratedRegex("^[A-Za-z0-9._-]{1,48}$")]
@@ -86,8 +94,13 @@ public sealed class AuditSchedule
         return new(Gallery, [.. models], ModelManifest, MinLevel, Candidates, ShardSize, scheduleName, MatchRule: MatchRule, Control: string.IsNullOrWhiteSpace(Control) ? null : Control);
     }
 
-    public void Validate(string section)
+    /// <summary>Throws naming every problem of this schedule, one per line.</summary>
+    public void Validate(string section) => SettingsProblems.ThrowIfAny(Problems(section));
+
+    /// <summary>Every problem of this schedule, each naming its key under <paramref name="section"/>.</summary>
+    public List<string> Problems(string section)
     {
+        var problems = new List<string>();
         try
         {
             if (!OnDemandOnly)
@@ -97,26 +110,26 @@ public sealed class AuditSchedule
         }
         catch (CronFormatException ex)
         {
-            throw new ArgumentException($"{section}:Cron '{Cron}' is not a cron expression: {ex.Message}", ex);
+            problems.Add($"{section}:Cron '{Cron}' is not a cron expression: {ex.Message}");
         }
 
         try
         {
             _ = ParseTimeZone();
         }
-        catch (TimeZoneNotFoundException ex)
+        catch (TimeZoneNotFoundException)
         {
-            throw new ArgumentException($"{section}:TimeZone '{TimeZone}' is not a known time zone.", ex);
+            problems.Add($"{section}:TimeZone '{TimeZone}' is not a known time zone.");
         }
 
         if (string.IsNullOrWhiteSpace(Gallery))
         {
-            throw new ArgumentException($"{section}:Gallery must name the gallery corpus.");
+            problems.Add($"{section}:Gallery must name the gallery corpus.");
         }
 
         if (Models.Count == 0 || Models.Any(m => string.IsNullOrWhiteSpace(m.Value)))
         {
-            throw new ArgumentException($"{section}:Models must map at least one model name to its corpus location.");
+            problems.Add($"{section}:Models must map at least one model name to its corpus location.");
         }
 
         try
@@ -126,12 +139,14 @@ public sealed class AuditSchedule
         catch (ArgumentException ex)
         {
             // The criterion speaks in command-line terms (min-level, candidates); a schedule's error names its section.
-            throw new ArgumentException($"{section}: {ex.Message}", ex);
+            problems.Add($"{section}: {ex.Message}");
         }
 
         if (ShardSize is < 1 or > 100_000)
         {
-            throw new ArgumentException($"{section}:ShardSize must be 1..100000 (got {ShardSize}).");
+            problems.Add($"{section}:ShardSize must be 1..100000 (got {ShardSize}).");
         }
+
+        return problems;
     }
 }

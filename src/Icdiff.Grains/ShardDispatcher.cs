@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Icdiff.Core;
 using Microsoft.Extensions.Logging;
 
@@ -9,11 +10,16 @@ namespace Icdiff.Grains;
 /// that silo (the slot is part of the worker grain's key, and placement puts the key on that silo). A faster silo
 /// frees its slots sooner and so takes more of the work; a silo that joins is seen at the next dispatch (membership
 /// and the cluster manifest are read each time) and a silo that leaves loses only the calls it had in flight, which
-/// are retried on another silo. After the last attempt a failure ends the run. Runs on the calling grain's
-/// scheduler, so the bookkeeping needs no locks and completion callbacks may touch grain state.
+/// are retried on another silo. A call that stays unanswered far longer than the run's calls take (see
+/// <see cref="AuditSiloOptions.StalledCallFactor"/>) is sent again elsewhere while its slot stays taken until it ends.
+/// After the last attempt a failure ends the run. Runs on the calling grain's scheduler, so the bookkeeping needs no
+/// locks and completion callbacks may touch grain state.
 /// </summary>
-internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, WorkerSiloDirectory directory, int attempts, TimeSpan workerWait, ILogger logger)
+internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, WorkerSiloDirectory directory, int attempts, TimeSpan workerWait, StallLimit stall, ILogger logger)
 {
+    /// <summary>How many recent call durations the stall limit's median is taken over.</summary>
+    private const int DurationWindow = 64;
+
     /// <summary>How often a dispatcher with nothing free looks again for silos that joined.</summary>
     private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
 
@@ -22,6 +28,8 @@ internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, Worker
 
     private readonly Dictionary<SiloAddress, WorkerLoad> _workers = [];
     private readonly List<Task> _inFlight = [];
+    private readonly List<Task> _abandoned = [];
+    private readonly Queue<double> _durations = new();
     private DateTimeOffset? _noWorkerSince;
 
     /// <summary>Sends <paramref name="call"/> to a worker once one has a free slot; <paramref name="onCompleted"/> gets its result and the silo that did it.</summary>
@@ -69,6 +77,7 @@ internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, Worker
     /// <summary>Drops finished calls from the list, surfacing a failure that exhausted its attempts.</summary>
     private async Task DropFinishedAsync()
     {
+        _abandoned.RemoveAll(t => t.IsCompleted);
         for (var i = _inFlight.Count - 1; i >= 0; i--)
         {
             if (_inFlight[i].IsCompleted)
@@ -198,10 +207,21 @@ internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, Worker
     {
         for (var attempt = 1; ; attempt++)
         {
-            T result;
+            T result = default!;
+            Task<T>? stalled = null;
+            var started = Stopwatch.GetTimestamp();
             try
             {
-                result = await call(grainFactory.GetGrain<IWorkerGrain>(WorkerSlotKey.For(assignment.Silo, assignment.Slot)));
+                var pending = call(grainFactory.GetGrain<IWorkerGrain>(WorkerSlotKey.For(assignment.Silo, assignment.Slot)));
+                // The last attempt waits as long as it takes: a slow call is better than a failed run.
+                if (attempt < attempts && !cancellationToken.IsCancellationRequested && !await AnswersInTimeAsync(pending, started))
+                {
+                    stalled = pending;
+                }
+                else
+                {
+                    result = await pending;
+                }
             }
             catch (Exception ex) when (IsNoWorkerSilo(ex) && !cancellationToken.IsCancellationRequested)
             {
@@ -225,10 +245,90 @@ internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, Worker
                 throw;
             }
 
+            if (stalled is not null)
+            {
+                // Outside the handlers above: the stalled call's slot is released when that call ends, never here.
+                Log.Stalled(logger, assignment.Silo, Stopwatch.GetElapsedTime(started).TotalSeconds, StallLimitNow().TotalSeconds, attempt, attempts);
+                IcdiffTelemetry.DispatchRetries.Add(1);
+                _abandoned.Add(ReleaseWhenEndedAsync(stalled, assignment));
+                assignment = await RetakeAsync(assignment.Silo, cancellationToken);
+                continue;
+            }
+
             Release(assignment, completed: true);
+            RecordDuration(Stopwatch.GetElapsedTime(started));
             await onCompleted(result, assignment.Silo);
             return;
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="pending"/> ends before the stall limit (re-read as calls complete, so it follows the
+    /// run's pace). With no call finished yet there is no pace to judge by, and the call is awaited to its end. A
+    /// cancelled run still waits for its calls (their results are valid and recorded), so no token is watched here.
+    /// </summary>
+    private async Task<bool> AnswersInTimeAsync(Task pending, long started)
+    {
+        while (!pending.IsCompleted)
+        {
+            var limit = StallLimitNow();
+            if (limit == Timeout.InfiniteTimeSpan)
+            {
+                await Task.WhenAny(pending, Task.Delay(RefreshInterval * 5));
+                continue;
+            }
+
+            var left = limit - Stopwatch.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            await Task.WhenAny(pending, Task.Delay(left < RefreshInterval * 5 ? left : RefreshInterval * 5));
+        }
+
+        return true;
+    }
+
+    /// <summary>The stall limit now: factor x median of recent durations, at least the floor; infinite when off or unknown.</summary>
+    private TimeSpan StallLimitNow()
+    {
+        if (stall.Factor <= 0 || _durations.Count == 0)
+        {
+            return Timeout.InfiniteTimeSpan;
+        }
+
+        var sorted = _durations.Order().ToArray();
+        var median = TimeSpan.FromSeconds(sorted[sorted.Length / 2] * stall.Factor);
+        return median > stall.Floor ? median : stall.Floor;
+    }
+
+    private void RecordDuration(TimeSpan duration)
+    {
+        _durations.Enqueue(duration.TotalSeconds);
+        if (_durations.Count > DurationWindow)
+        {
+            _durations.Dequeue();
+        }
+    }
+
+    /// <summary>
+    /// A call presumed lost keeps its slot until it ends (the worker grain may still be busy with it, and handles one
+    /// batch at a time); whatever it ends with is only logged: its batch was sent again and is counted from there.
+    /// </summary>
+    private async Task ReleaseWhenEndedAsync(Task pending, Assignment assignment)
+    {
+        try
+        {
+            await pending;
+            Log.StalledCallEnded(logger, assignment.Silo, null);
+        }
+        catch (Exception ex)
+        {
+            Log.StalledCallEnded(logger, assignment.Silo, ex);
+        }
+
+        Release(assignment, completed: false);
     }
 
     /// <summary>A slot for a retry, on another silo than the one that failed where there is one.</summary>
@@ -287,6 +387,12 @@ internal sealed partial class ShardDispatcher(IGrainFactory grainFactory, Worker
         [LoggerMessage(EventId = GrainEventIds.ShardRetried, Level = LogLevel.Warning, Message = "Worker call on silo {Silo} failed (attempt {Attempt} of {Attempts}); retrying on another worker")]
         public static partial void Retrying(ILogger logger, Exception exception, SiloAddress silo, int attempt, int attempts);
 
+        [LoggerMessage(EventId = GrainEventIds.WorkerCallStalled, Level = LogLevel.Warning, Message = "Worker call on silo {Silo} has not answered in {Waited:0} s (limit {Limit:0} s, from the run's median call); presumed lost and sent to another worker (attempt {Attempt} of {Attempts})")]
+        public static partial void Stalled(ILogger logger, SiloAddress silo, double waited, double limit, int attempt, int attempts);
+
+        [LoggerMessage(EventId = GrainEventIds.WorkerCallStalled, Level = LogLevel.Information, Message = "A worker call on silo {Silo} presumed lost has ended after all; its batch was already sent again")]
+        public static partial void StalledCallEnded(ILogger logger, SiloAddress silo, Exception? exception);
+
         [LoggerMessage(EventId = GrainEventIds.WorkerJoined, Level = LogLevel.Information, Message = "Worker silo {Silo} takes {Capacity} shards at once")]
         public static partial void WorkerJoined(ILogger logger, SiloAddress silo, int capacity);
 
@@ -303,3 +409,6 @@ public sealed class NoWorkerSiloException(TimeSpan waited, Exception? inner) : E
     $"no silo in the cluster has the worker role (waited {waited.TotalSeconds:0} s for one to join): start a silo with " +
     $"{AuditSiloOptions.SectionName}:Roles including '{SiloRoles.Worker}', then resume the run",
     inner);
+
+/// <summary>When a worker call is presumed lost: <paramref name="Factor"/> x the median call, at least <paramref name="Floor"/>; factor 0 = never.</summary>
+internal readonly record struct StallLimit(double Factor, TimeSpan Floor);

@@ -46,7 +46,7 @@ internal sealed class WorkerGrain(
         activity?.SetTag("icdiff.items", shard.Items.Count);
         var source = corpora.Open(shard.Location);
         var embedder = embedders.Get(shard.ModelManifest);
-        var index = galleries.Get(shard.Gallery);
+        var index = galleries.Get(shard.Gallery, embedder.Manifest);
         var target = new SearchTarget(index, embedder.Manifest.Scoring, shard.Candidates, shard.MatchRule);
         var aggregate = GrainFactory.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(shard.RunId, shard.Model));
         var attempt = Guid.NewGuid().ToString("N");

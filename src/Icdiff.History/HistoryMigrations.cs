@@ -76,6 +76,9 @@ internal static class HistoryMigrations
         new(4, "replicas under the run's other match rule (top1 / max-level), per model", _ => """
             ALTER TABLE run_models ADD COLUMN alt_replicas INTEGER NULL;
             """),
+        new(5, "the gallery index backend a run searched (embedded, or sharded with its partitions)", _ => """
+            ALTER TABLE runs ADD COLUMN gallery_index TEXT NULL;
+            """),
     ];
 
     public static int Latest => All[^1].Version;

@@ -1,3 +1,5 @@
+using Icdiff.Core;
+
 namespace Icdiff.History;
 
 /// <summary>Where run history is kept, and when a run is flagged. Bound from <see cref="SectionName"/>.</summary>
@@ -22,23 +24,30 @@ public sealed class HistoryOptions
     /// <summary>How often a running audit writes its progress to the history.</summary>
     public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(2);
 
-    public void Validate()
+    /// <summary>Throws one <see cref="ArgumentException"/> naming every problem (see <see cref="Problems"/>).</summary>
+    public void Validate() => SettingsProblems.ThrowIfAny(Problems());
+
+    /// <summary>Every problem of these options, each naming its key.</summary>
+    public List<string> Problems()
     {
+        var problems = new List<string>();
         if (RatioLimit is < 0 or > 1 || ModelLimits.Values.Any(v => v is < 0 or > 1))
         {
-            throw new ArgumentException($"{SectionName}:RatioLimit and ModelLimits are ratios: 0..1 (0.2 is 20%).");
+            problems.Add($"{SectionName}:RatioLimit and ModelLimits are ratios: 0..1 (0.2 is 20%).");
         }
 
         if (WebhookUrl is { } hook && (!hook.IsAbsoluteUri || hook.Scheme is not ("http" or "https")))
         {
             // A webhook address often carries a token: the message says what is wrong with it, never what it is.
-            throw new ArgumentException($"{SectionName}:WebhookUrl must be an absolute http(s) address (got {(hook.IsAbsoluteUri ? $"scheme '{hook.Scheme}'" : "a relative address")}).");
+            problems.Add($"{SectionName}:WebhookUrl must be an absolute http(s) address (got {(hook.IsAbsoluteUri ? $"scheme '{hook.Scheme}'" : "a relative address")}).");
         }
 
         if (ProgressInterval < TimeSpan.FromMilliseconds(100) || ProgressInterval > TimeSpan.FromMinutes(10))
         {
-            throw new ArgumentException($"{SectionName}:ProgressInterval must be 0.1 s .. 10 min (got {ProgressInterval}).");
+            problems.Add($"{SectionName}:ProgressInterval must be 0.1 s .. 10 min (got {ProgressInterval}).");
         }
+
+        return problems;
     }
 
     public double? LimitFor(string model) => ModelLimits.TryGetValue(model, out var limit) ? limit : RatioLimit;

@@ -30,7 +30,8 @@ public sealed record HistoryRun(
     string ModelManifest,
     string? Error,
     bool Flagged,
-    IReadOnlyList<HistoryModel> Models)
+    IReadOnlyList<HistoryModel> Models,
+    string? GalleryIndex = null)
 {
     public bool IsRunning => State == HistoryRunStates.Running;
 

@@ -12,7 +12,7 @@ namespace Icdiff.History;
 /// </summary>
 public abstract class SqlRunHistoryStore : IRunHistoryStore
 {
-    private const string RunColumns = "run_id, schedule, state, started_at, finished_at, gallery, gallery_indexed, gallery_skipped, model_name, scoring_rule, criterion, min_level, model_manifest, error, flagged";
+    private const string RunColumns = "run_id, schedule, state, started_at, finished_at, gallery, gallery_indexed, gallery_skipped, model_name, scoring_rule, criterion, min_level, model_manifest, error, flagged, gallery_index";
     private const string ModelColumns = "run_id, model, location, listed, done, listing_complete, scanned, replicas, skipped, ratio, lower_bound, upper_bound, levels, skips_by_reason, cumulative_scanned, cumulative_replicas, alert, alt_replicas";
 
     private readonly SqlDialect _dialect;
@@ -319,7 +319,8 @@ public abstract class SqlRunHistoryStore : IRunHistoryStore
                     reader.GetString(12),
                     reader.IsDBNull(13) ? null : reader.GetString(13),
                     reader.GetInt32(14) != 0,
-                    []));
+                    [],
+                    reader.IsDBNull(15) ? null : reader.GetString(15)));
             }
         }
 
@@ -374,11 +375,11 @@ public abstract class SqlRunHistoryStore : IRunHistoryStore
     private async Task UpsertRunAsync(DbConnection connection, DbTransaction transaction, HistoryRun run, CancellationToken cancellationToken)
     {
         var sql = $"""
-            INSERT INTO runs ({RunColumns}) VALUES (@run, @schedule, @state, @started, @finished, @gallery, @indexed, @gskipped, @modelName, @scoring, @criterion, @minLevel, @manifest, @error, @flagged)
+            INSERT INTO runs ({RunColumns}) VALUES (@run, @schedule, @state, @started, @finished, @gallery, @indexed, @gskipped, @modelName, @scoring, @criterion, @minLevel, @manifest, @error, @flagged, @galleryIndex)
             ON CONFLICT (run_id) DO UPDATE SET schedule = excluded.schedule, state = excluded.state, started_at = excluded.started_at, finished_at = excluded.finished_at,
                 gallery = excluded.gallery, gallery_indexed = excluded.gallery_indexed, gallery_skipped = excluded.gallery_skipped, model_name = excluded.model_name,
                 scoring_rule = excluded.scoring_rule, criterion = excluded.criterion, min_level = excluded.min_level, model_manifest = excluded.model_manifest,
-                error = excluded.error, flagged = excluded.flagged
+                error = excluded.error, flagged = excluded.flagged, gallery_index = excluded.gallery_index
             """;
         await using var command = Command(connection, transaction, sql);
         Add(command, "run", run.RunId);
@@ -396,6 +397,7 @@ public abstract class SqlRunHistoryStore : IRunHistoryStore
         Add(command, "manifest", run.ModelManifest);
         Add(command, "error", (object?)run.Error ?? DBNull.Value);
         Add(command, "flagged", run.Flagged ? 1 : 0);
+        Add(command, "galleryIndex", (object?)run.GalleryIndex ?? DBNull.Value);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -1,3 +1,5 @@
+using Icdiff.Core;
+
 namespace Icdiff.Imaging.Skia;
 
 /// <summary>Limits that keep one hostile image from taking the process down.</summary>
@@ -25,14 +27,7 @@ public sealed class DecoderOptions
     public string JpegDecoder { get; set; } = "auto";
 
     /// <summary>Throws naming every out-of-range key at once (one per line).</summary>
-    public void Validate()
-    {
-        var problems = Problems().ToList();
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException(string.Join(Environment.NewLine, problems));
-        }
-    }
+    public void Validate() => SettingsProblems.ThrowIfAny(Problems());
 
     /// <summary>One message per key whose value is out of range, naming the key.</summary>
     public IEnumerable<string> Problems()

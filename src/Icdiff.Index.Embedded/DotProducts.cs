@@ -89,4 +89,35 @@ internal static class DotProducts
 
         return new Vector4(s0, s1, s2, s3);
     }
+
+    /// <summary>
+    /// One gallery vector against one query with exactly the arithmetic <see cref="Four"/> and <see cref="FourByTwo"/>
+    /// give each of their pairs (same lanes, same order, same horizontal sum), so a score computed alone equals the
+    /// score a batched search reported, to the bit: exact re-ranking of candidates from another index relies on it.
+    /// </summary>
+    public static float One(ReadOnlySpan<float> gallery, ReadOnlySpan<float> query)
+    {
+        var n = gallery.Length;
+        ref var g = ref MemoryMarshal.GetReference(gallery);
+        ref var r = ref MemoryMarshal.GetReference(query);
+        var i = 0;
+        float s = 0;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        {
+            var a = Vector256<float>.Zero;
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                a = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref g, (nuint)i), Vector256.LoadUnsafe(ref r, (nuint)i), a);
+            }
+
+            s = Vector256.Sum(a);
+        }
+
+        for (; i < n; i++)
+        {
+            s += Unsafe.Add(ref g, i) * Unsafe.Add(ref r, i);
+        }
+
+        return s;
+    }
 }

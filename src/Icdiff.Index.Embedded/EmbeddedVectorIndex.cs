@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Text;
 using Icdiff.Core;
@@ -13,7 +12,7 @@ namespace Icdiff.Index.Embedded;
 /// (<see cref="GalleryRanking"/>): a search gives the same candidates whatever order the gallery was added in.
 /// Not thread-safe for writes; searches may run concurrently once writing is done.
 /// </summary>
-public sealed class EmbeddedVectorIndex : IVectorIndex
+public sealed class EmbeddedVectorIndex : IGalleryIndex
 {
     private const int FileMagic = 0x49434458; // "ICDX"
     private const int FileVersion = 1;
@@ -21,20 +20,33 @@ public sealed class EmbeddedVectorIndex : IVectorIndex
     /// <summary>Gallery bytes scanned per chunk: small enough to stay in a core's L2 cache while its queries pass over it.</summary>
     private const int GalleryChunkBytes = 256 * 1024;
 
+    /// <summary>Entries per storage block at most: blocks keep every array far below .NET's 2^31-element limit.</summary>
+    private const int MaxBlockEntries = 16_384;
+
     private readonly List<string> _keys = [];
     private readonly List<string> _stamps = [];
-    private float[] _proxies;
-    private float[] _embeddings;
+
+    // Entries live in blocks of BlockEntries (the last one grows by doubling until it is full), so a gallery's size is
+    // bounded by memory, not by one array's length: 300,000 six-token 768-d entries are 1.4e9 floats, and the doubling
+    // of one flat array overflowed int arithmetic past 262,144 of them.
+    private readonly List<float[]> _proxyBlocks = [];
+    private readonly List<float[]> _embeddingBlocks = [];
 
     public EmbeddedVectorIndex(int tokens, int dim, int capacity = 1024)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(tokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(dim, 1);
+        if ((long)tokens * dim > Array.MaxLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(dim), $"{tokens} x {dim} floats per entry exceed the largest array.");
+        }
+
         Tokens = tokens;
         Dim = dim;
-        capacity = Math.Max(capacity, 16);
-        _proxies = new float[capacity * dim];
-        _embeddings = tokens == 1 ? _proxies : new float[capacity * tokens * dim];
+        BlockEntries = (int)Math.Max(1, Math.Min(MaxBlockEntries, Array.MaxLength / ((long)tokens * dim)));
+        var first = Math.Min(BlockEntries, Math.Max(capacity, 16));
+        _proxyBlocks.Add(new float[first * dim]);
+        _embeddingBlocks.Add(tokens == 1 ? _proxyBlocks[0] : new float[first * tokens * dim]);
     }
 
     public int Tokens { get; }
@@ -45,13 +57,23 @@ public sealed class EmbeddedVectorIndex : IVectorIndex
 
     public int EmbeddingLength => Tokens * Dim;
 
+    /// <summary>Entries per storage block (every block but the last holds exactly this many).</summary>
+    internal int BlockEntries { get; }
+
     public string KeyOf(int ordinal) => _keys[ordinal];
 
     public string StampOf(int ordinal) => _stamps[ordinal];
 
-    public ReadOnlySpan<float> EmbeddingOf(int ordinal) => _embeddings.AsSpan(ordinal * EmbeddingLength, EmbeddingLength);
+    public ReadOnlySpan<float> EmbeddingOf(int ordinal) => EmbeddingSlot(ordinal);
 
-    public ReadOnlySpan<float> ProxyOf(int ordinal) => _proxies.AsSpan(ordinal * Dim, Dim);
+    public ReadOnlySpan<float> ProxyOf(int ordinal) => ProxySlot(ordinal);
+
+    /// <summary>The embedding of <paramref name="ordinal"/> as memory, so a caller can keep it past a span's scope without copying.</summary>
+    public ReadOnlyMemory<float> EmbeddingMemoryOf(int ordinal)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)ordinal, (uint)Count, nameof(ordinal));
+        return _embeddingBlocks[ordinal / BlockEntries].AsMemory(ordinal % BlockEntries * EmbeddingLength, EmbeddingLength);
+    }
 
     /// <summary>Adds an entry; <paramref name="embedding"/> must have its tokens normalised already.</summary>
     public void Add(string key, string stamp, ReadOnlySpan<float> embedding)
@@ -63,14 +85,13 @@ public sealed class EmbeddedVectorIndex : IVectorIndex
 
         EnsureCapacity(Count + 1);
         var ordinal = Count;
-        embedding.CopyTo(_embeddings.AsSpan(ordinal * EmbeddingLength, EmbeddingLength));
-        if (Tokens > 1)
-        {
-            EmbeddingMath.Proxy(embedding, Tokens, _proxies.AsSpan(ordinal * Dim, Dim));
-        }
-
         _keys.Add(key);
         _stamps.Add(stamp);
+        embedding.CopyTo(EmbeddingSlot(ordinal));
+        if (Tokens > 1)
+        {
+            EmbeddingMath.Proxy(embedding, Tokens, ProxySlot(ordinal));
+        }
     }
 
     /// <summary>Drops every entry whose ordinal <paramref name="keep"/> rejects, preserving order; returns how many.</summary>
@@ -88,10 +109,10 @@ public sealed class EmbeddedVectorIndex : IVectorIndex
             {
                 _keys[write] = _keys[read];
                 _stamps[write] = _stamps[read];
-                _embeddings.AsSpan(read * EmbeddingLength, EmbeddingLength).CopyTo(_embeddings.AsSpan(write * EmbeddingLength, EmbeddingLength));
+                EmbeddingSlot(read).CopyTo(EmbeddingSlot(write));
                 if (Tokens > 1)
                 {
-                    _proxies.AsSpan(read * Dim, Dim).CopyTo(_proxies.AsSpan(write * Dim, Dim));
+                    ProxySlot(read).CopyTo(ProxySlot(write));
                 }
             }
 
@@ -104,6 +125,34 @@ public sealed class EmbeddedVectorIndex : IVectorIndex
         return removed;
     }
 
+    long IGalleryIndex.Count => Count;
+
+    public ValueTask<GalleryCandidate[][]> FindCandidatesAsync(ReadOnlyMemory<float> proxies, int queryCount, int k, CancellationToken cancellationToken)
+    {
+        var candidates = new IndexCandidate[queryCount * k];
+        var found = new int[queryCount];
+        Search(proxies.Span, queryCount, k, candidates, found);
+        var results = new GalleryCandidate[queryCount][];
+        for (var q = 0; q < queryCount; q++)
+        {
+            var row = new GalleryCandidate[found[q]];
+            for (var c = 0; c < row.Length; c++)
+            {
+                var (ordinal, score) = candidates[(q * k) + c];
+                row[c] = new GalleryCandidate(_keys[ordinal], _stamps[ordinal], score, EmbeddingMemoryOf(ordinal));
+            }
+
+            results[q] = row;
+        }
+
+        return ValueTask.FromResult(results);
+    }
+
+    /// <summary>
+    /// Top-<paramref name="k"/> candidates by proxy cosine for each of <paramref name="queryCount"/> proxies,
+    /// best first, written to <paramref name="results"/> (queryCount x k; fewer when the gallery is smaller). Equal
+    /// scores are ranked by key (<see cref="GalleryRanking.Compare"/>), never by insertion order.
+    /// </summary>
     public void Search(ReadOnlySpan<float> proxies, int queryCount, int k, Span<IndexCandidate> results, Span<int> found)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
@@ -123,7 +172,8 @@ public sealed class EmbeddedVectorIndex : IVectorIndex
         var queries = proxies[..(queryCount * Dim)].ToArray();
         var output = new IndexCandidate[queryCount * k];
         var counts = new int[queryCount];
-        var gallery = _proxies;
+        var blocks = _proxyBlocks;
+        var blockEntries = BlockEntries;
         var keys = _keys;
         var count = Count;
         var dim = Dim;
@@ -142,47 +192,52 @@ public sealed class EmbeddedVectorIndex : IVectorIndex
                 heaps[i] = new TopK(take, keys);
             }
 
-            for (var start = 0; start < count; start += chunk)
+            for (var blockStart = 0; blockStart < count; blockStart += blockEntries)
             {
-                var end = Math.Min(count, start + chunk);
-                var q = first;
-                for (; q + 4 <= last; q += 4)
+                var gallery = blocks[blockStart / blockEntries];
+                var blockCount = Math.Min(blockEntries, count - blockStart);
+                for (var start = 0; start < blockCount; start += chunk)
                 {
-                    var q0 = queries.AsSpan(q * dim, dim);
-                    var q1 = queries.AsSpan((q + 1) * dim, dim);
-                    var q2 = queries.AsSpan((q + 2) * dim, dim);
-                    var q3 = queries.AsSpan((q + 3) * dim, dim);
-                    var h = q - first;
-                    var g = start;
-                    for (; g + 2 <= end; g += 2)
+                    var end = Math.Min(blockCount, start + chunk);
+                    var q = first;
+                    for (; q + 4 <= last; q += 4)
                     {
-                        var (first0, second) = DotProducts.FourByTwo(gallery.AsSpan(g * dim, dim), gallery.AsSpan((g + 1) * dim, dim), q0, q1, q2, q3);
-                        heaps[h].Offer(g, first0.X);
-                        heaps[h + 1].Offer(g, first0.Y);
-                        heaps[h + 2].Offer(g, first0.Z);
-                        heaps[h + 3].Offer(g, first0.W);
-                        heaps[h].Offer(g + 1, second.X);
-                        heaps[h + 1].Offer(g + 1, second.Y);
-                        heaps[h + 2].Offer(g + 1, second.Z);
-                        heaps[h + 3].Offer(g + 1, second.W);
+                        var q0 = queries.AsSpan(q * dim, dim);
+                        var q1 = queries.AsSpan((q + 1) * dim, dim);
+                        var q2 = queries.AsSpan((q + 2) * dim, dim);
+                        var q3 = queries.AsSpan((q + 3) * dim, dim);
+                        var h = q - first;
+                        var g = start;
+                        for (; g + 2 <= end; g += 2)
+                        {
+                            var (first0, second) = DotProducts.FourByTwo(gallery.AsSpan(g * dim, dim), gallery.AsSpan((g + 1) * dim, dim), q0, q1, q2, q3);
+                            heaps[h].Offer(blockStart + g, first0.X);
+                            heaps[h + 1].Offer(blockStart + g, first0.Y);
+                            heaps[h + 2].Offer(blockStart + g, first0.Z);
+                            heaps[h + 3].Offer(blockStart + g, first0.W);
+                            heaps[h].Offer(blockStart + g + 1, second.X);
+                            heaps[h + 1].Offer(blockStart + g + 1, second.Y);
+                            heaps[h + 2].Offer(blockStart + g + 1, second.Z);
+                            heaps[h + 3].Offer(blockStart + g + 1, second.W);
+                        }
+
+                        for (; g < end; g++)
+                        {
+                            var scores = DotProducts.Four(gallery.AsSpan(g * dim, dim), q0, q1, q2, q3);
+                            heaps[h].Offer(blockStart + g, scores.X);
+                            heaps[h + 1].Offer(blockStart + g, scores.Y);
+                            heaps[h + 2].Offer(blockStart + g, scores.Z);
+                            heaps[h + 3].Offer(blockStart + g, scores.W);
+                        }
                     }
 
-                    for (; g < end; g++)
+                    for (; q < last; q++)
                     {
-                        var scores = DotProducts.Four(gallery.AsSpan(g * dim, dim), q0, q1, q2, q3);
-                        heaps[h].Offer(g, scores.X);
-                        heaps[h + 1].Offer(g, scores.Y);
-                        heaps[h + 2].Offer(g, scores.Z);
-                        heaps[h + 3].Offer(g, scores.W);
-                    }
-                }
-
-                for (; q < last; q++)
-                {
-                    var query = queries.AsSpan(q * dim, dim);
-                    for (var g = start; g < end; g++)
-                    {
-                        heaps[q - first].Offer(g, TensorPrimitives.Dot(query, gallery.AsSpan(g * dim, dim)));
+                        var query = queries.AsSpan(q * dim, dim);
+                        for (var g = start; g < end; g++)
+                        {
+                            heaps[q - first].Offer(blockStart + g, DotProducts.One(gallery.AsSpan(g * dim, dim), query));
+                        }
                     }
                 }
             }
@@ -213,7 +268,12 @@ public sealed class EmbeddedVectorIndex : IVectorIndex
                 writer.Write(_stamps[i]);
             }
 
-            writer.Write(MemoryMarshal.AsBytes(_embeddings.AsSpan(0, Count * EmbeddingLength)));
+            for (var blockStart = 0; blockStart < Count; blockStart += BlockEntries)
+            {
+                var entries = Math.Min(BlockEntries, Count - blockStart);
+                writer.Write(MemoryMarshal.AsBytes(_embeddingBlocks[blockStart / BlockEntries].AsSpan(0, entries * EmbeddingLength)));
+            }
+
             stream.Flush(flushToDisk: true);
         }
 
@@ -233,7 +293,9 @@ public sealed class EmbeddedVectorIndex : IVectorIndex
         var tokens = reader.ReadInt32();
         var dim = reader.ReadInt32();
         var count = reader.ReadInt32();
-        if (tokens < 1 || dim < 1 || count < 0 || (long)tokens * dim * count > int.MaxValue)
+        // The embeddings follow the keys, so the file must be at least that long: a damaged count cannot make the
+        // loader allocate more than the file could hold.
+        if (tokens < 1 || dim < 1 || count < 0 || (long)tokens * dim > Array.MaxLength || (long)tokens * dim * sizeof(float) * count > stream.Length)
         {
             throw new InvalidDataException($"'{path}' declares an impossible shape ({count} x {tokens} x {dim}).");
         }
@@ -258,22 +320,45 @@ public sealed class EmbeddedVectorIndex : IVectorIndex
         return index;
     }
 
+    private Span<float> EmbeddingSlot(int ordinal) =>
+        _embeddingBlocks[ordinal / BlockEntries].AsSpan(ordinal % BlockEntries * EmbeddingLength, EmbeddingLength);
+
+    private Span<float> ProxySlot(int ordinal) =>
+        _proxyBlocks[ordinal / BlockEntries].AsSpan(ordinal % BlockEntries * Dim, Dim);
+
     private void EnsureCapacity(int entries)
     {
-        if (entries * Dim <= _proxies.Length)
+        var last = _proxyBlocks.Count - 1;
+        var held = ((long)last * BlockEntries) + (_proxyBlocks[last].Length / Dim);
+        if (entries <= held)
         {
             return;
         }
 
-        var capacity = Math.Max(entries, _proxies.Length / Dim * 2);
-        Array.Resize(ref _proxies, capacity * Dim);
-        if (Tokens == 1)
+        var lastEntries = _proxyBlocks[last].Length / Dim;
+        if (lastEntries < BlockEntries)
         {
-            _embeddings = _proxies;
+            // The last block grows by doubling until it is full, so a small gallery costs little memory.
+            var grown = (int)Math.Min(BlockEntries, Math.Max(entries - ((long)last * BlockEntries), 2L * lastEntries));
+            var proxies = _proxyBlocks[last];
+            Array.Resize(ref proxies, grown * Dim);
+            _proxyBlocks[last] = proxies;
+            if (Tokens == 1)
+            {
+                _embeddingBlocks[last] = proxies;
+            }
+            else
+            {
+                var embeddings = _embeddingBlocks[last];
+                Array.Resize(ref embeddings, grown * EmbeddingLength);
+                _embeddingBlocks[last] = embeddings;
+            }
+
+            return;
         }
-        else
-        {
-            Array.Resize(ref _embeddings, capacity * EmbeddingLength);
-        }
+
+        var block = new float[BlockEntries * Dim];
+        _proxyBlocks.Add(block);
+        _embeddingBlocks.Add(Tokens == 1 ? block : new float[BlockEntries * EmbeddingLength]);
     }
 }

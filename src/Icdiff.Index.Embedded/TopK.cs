@@ -27,6 +27,9 @@ internal struct TopK(int capacity, List<string> keys)
         }
     }
 
+    /// <summary>The k-th best score kept so far, or negative infinity while fewer than k are kept.</summary>
+    public readonly float Floor => _count < _heap.Length ? float.NegativeInfinity : _heap[0].ProxyScore;
+
     /// <summary>Writes the kept candidates best first and returns how many.</summary>
     public int DrainDescending(Span<IndexCandidate> destination)
     {

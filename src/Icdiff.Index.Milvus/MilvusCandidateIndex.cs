@@ -22,8 +22,7 @@ public sealed class MilvusCandidateIndex(MilvusRestClient client, MilvusOptions 
     public static MilvusCandidateIndex Create(MilvusOptions options)
     {
         options.Validate();
-        var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = Timeout.InfiniteTimeSpan };
-        return new MilvusCandidateIndex(new MilvusRestClient(http, options), options);
+        return new MilvusCandidateIndex(MilvusRestClient.Connect(options), options);
     }
 
     public string Description => $"Milvus collection '{options.Collection}' ({options.IndexType}, {options.VectorType}) at {new Uri(options.Uri!).GetLeftPart(UriPartial.Authority)}";

@@ -1,3 +1,5 @@
+using Icdiff.Core;
+
 namespace Icdiff.Index.Milvus;
 
 /// <summary>Vector element type stored in Milvus; float16 halves memory and request size at a small precision cost.</summary>
@@ -56,46 +58,53 @@ public sealed class MilvusOptions
     public string ConsistencyLevel { get; set; } = "Strong";
 
     /// <summary>Throws naming the configuration key of the first invalid value.</summary>
-    public void Validate()
+    /// <summary>Throws one <see cref="ArgumentException"/> naming every problem (see <see cref="Problems"/>).</summary>
+    public void Validate() => SettingsProblems.ThrowIfAny(Problems());
+
+    /// <summary>Every problem of these options, each naming its key.</summary>
+    public List<string> Problems()
     {
+        var problems = new List<string>();
         if (string.IsNullOrWhiteSpace(Uri) || !System.Uri.TryCreate(Uri, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
         {
-            throw new ArgumentException($"{SectionName}:{nameof(Uri)} must be an http(s) URI (got '{Uri}').");
+            problems.Add($"{SectionName}:{nameof(Uri)} must be an http(s) URI (got '{Uri}').");
         }
 
         if (string.IsNullOrWhiteSpace(Collection) || Collection.Length > 255 || !Collection.All(c => char.IsAsciiLetterOrDigit(c) || c == '_') || char.IsAsciiDigit(Collection[0]))
         {
-            throw new ArgumentException($"{SectionName}:{nameof(Collection)} must be 1-255 letters, digits or '_' starting with a letter or '_' (got '{Collection}').");
+            problems.Add($"{SectionName}:{nameof(Collection)} must be 1-255 letters, digits or '_' starting with a letter or '_' (got '{Collection}').");
         }
 
         if (IndexType is not ("HNSW" or "IVF_FLAT" or "DISKANN" or "FLAT" or "AUTOINDEX"))
         {
-            throw new ArgumentException($"{SectionName}:{nameof(IndexType)} must be HNSW, IVF_FLAT, DISKANN, FLAT or AUTOINDEX (got '{IndexType}').");
+            problems.Add($"{SectionName}:{nameof(IndexType)} must be HNSW, IVF_FLAT, DISKANN, FLAT or AUTOINDEX (got '{IndexType}').");
         }
 
         if (MaxRequestBytes is < 64 * 1024 or > 64 * 1024 * 1024)
         {
-            throw new ArgumentException($"{SectionName}:{nameof(MaxRequestBytes)} must be 65536..67108864 (got {MaxRequestBytes}).");
+            problems.Add($"{SectionName}:{nameof(MaxRequestBytes)} must be 65536..67108864 (got {MaxRequestBytes}).");
         }
 
         if (MaxQueriesPerSearch is < 1 or > 16_384)
         {
-            throw new ArgumentException($"{SectionName}:{nameof(MaxQueriesPerSearch)} must be 1..16384 (got {MaxQueriesPerSearch}).");
+            problems.Add($"{SectionName}:{nameof(MaxQueriesPerSearch)} must be 1..16384 (got {MaxQueriesPerSearch}).");
         }
 
         if (MaxRetries is < 0 or > 20 || RetryDelay <= TimeSpan.Zero || RequestTimeout <= TimeSpan.Zero || ReadyTimeout <= TimeSpan.Zero)
         {
-            throw new ArgumentException($"{SectionName}: {nameof(MaxRetries)} must be 0..20 and {nameof(RetryDelay)}, {nameof(RequestTimeout)}, {nameof(ReadyTimeout)} positive.");
+            problems.Add($"{SectionName}: {nameof(MaxRetries)} must be 0..20 and {nameof(RetryDelay)}, {nameof(RequestTimeout)}, {nameof(ReadyTimeout)} positive.");
         }
 
         if (SourceMaxLength is < 16 or > 65_535)
         {
-            throw new ArgumentException($"{SectionName}:{nameof(SourceMaxLength)} must be 16..65535 (got {SourceMaxLength}).");
+            problems.Add($"{SectionName}:{nameof(SourceMaxLength)} must be 16..65535 (got {SourceMaxLength}).");
         }
 
         if (ConsistencyLevel is not ("Strong" or "Session" or "Bounded" or "Eventually"))
         {
-            throw new ArgumentException($"{SectionName}:{nameof(ConsistencyLevel)} must be Strong, Session, Bounded or Eventually (got '{ConsistencyLevel}').");
+            problems.Add($"{SectionName}:{nameof(ConsistencyLevel)} must be Strong, Session, Bounded or Eventually (got '{ConsistencyLevel}').");
         }
+
+        return problems;
     }
 }

@@ -21,6 +21,13 @@ public sealed class MilvusRestClient
     private readonly MilvusOptions _options;
     private readonly Uri _base;
 
+    /// <summary>A client with its own pooled HTTP connection (keep-alive; the REST API shares the gRPC port).</summary>
+    public static MilvusRestClient Connect(MilvusOptions options)
+    {
+        var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = Timeout.InfiniteTimeSpan };
+        return new MilvusRestClient(http, options);
+    }
+
     public MilvusRestClient(HttpClient http, MilvusOptions options)
     {
         options.Validate();
@@ -73,6 +80,30 @@ public sealed class MilvusRestClient
     {
         var data = await PostAsync("collections/has", Named(collection), cancellationToken);
         return data.TryGetProperty("has", out var has) && has.ValueKind == JsonValueKind.True;
+    }
+
+    /// <summary>Lists the database's collections, once and without retries: proves that the server answers and accepts the token.</summary>
+    public async Task ProbeAsync(CancellationToken cancellationToken)
+    {
+        var body = new JsonObject();
+        if (!string.IsNullOrEmpty(_options.Database))
+        {
+            body["dbName"] = _options.Database;
+        }
+
+        await SendOnceAsync("collections/list", Encoding.UTF8.GetBytes(body.ToJsonString()), cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<string>> ListCollectionsAsync(CancellationToken cancellationToken)
+    {
+        var body = new JsonObject();
+        if (!string.IsNullOrEmpty(_options.Database))
+        {
+            body["dbName"] = _options.Database;
+        }
+
+        var data = await PostAsync("collections/list", body, cancellationToken);
+        return data.ValueKind == JsonValueKind.Array ? [.. data.EnumerateArray().Select(e => e.GetString() ?? string.Empty)] : [];
     }
 
     public Task DropCollectionAsync(string collection, CancellationToken cancellationToken) =>

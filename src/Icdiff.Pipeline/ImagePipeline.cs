@@ -25,6 +25,8 @@ public sealed partial class ImagePipeline : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _workers;
     private readonly IDisposable _queueTracking;
+    private readonly int _embedCapacity;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<IEmbedder, InferenceGate> _inferenceGates = new();
 
     /// <summary>
     /// Decoded tensors wait between decoding and inference; this pool keeps one buffer for every slot of that wait.
@@ -43,19 +45,20 @@ public sealed partial class ImagePipeline : IAsyncDisposable
         _decodeQueue = Channel.CreateBounded<WorkItem>(bounded);
         // Decoded tensors are large: a few micro-batches of them in waiting keep inference fed without hoarding memory.
         var embedCapacity = Math.Min(options.ChannelCapacity, 4 * options.EmbedBatchSize);
+        _embedCapacity = embedCapacity;
         _embedQueue = Channel.CreateBounded<WorkItem>(new BoundedChannelOptions(embedCapacity) { FullMode = BoundedChannelFullMode.Wait });
-        _pixelPool = ArrayPool<float>.Create(1 << 24, embedCapacity + options.EmbedBatchSize + (2 * options.EffectiveDecodeWorkers) + 8);
+        _pixelPool = ArrayPool<float>.Create(1 << 24, embedCapacity + (options.InferenceLoops * options.EmbedBatchSize) + (2 * options.EffectiveDecodeWorkers) + 8);
         _searchQueue = Channel.CreateBounded<WorkItem>(bounded);
 
         var decoders = Enumerable.Range(0, options.EffectiveDecodeWorkers).Select(_ => Task.Run(DecodeLoopAsync)).ToArray();
-        var embed = Task.Run(EmbedLoopAsync);
+        var embed = Enumerable.Range(0, options.InferenceLoops).Select(_ => Task.Run(EmbedLoopAsync)).ToArray();
         var search = Task.Run(SearchLoopAsync);
         _workers = Task.WhenAll(
             Task.WhenAll(decoders).ContinueWith(_ => _embedQueue.Writer.TryComplete(), TaskScheduler.Default),
-            embed.ContinueWith(_ => _searchQueue.Writer.TryComplete(), TaskScheduler.Default),
+            Task.WhenAll(embed).ContinueWith(_ => _searchQueue.Writer.TryComplete(), TaskScheduler.Default),
             search);
         _queueTracking = IcdiffTelemetry.TrackQueues(() => QueueDepths);
-        Log.Started(_logger, options.EffectiveDecodeWorkers, options.EmbedBatchSize, options.ChannelCapacity);
+        Log.Started(_logger, options.EffectiveDecodeWorkers, options.InferenceLoops, options.InferenceWorkers > 0 ? "as set" : "each model runs as many at once as its embedder says it runs well", options.EmbedBatchSize, options.ChannelCapacity);
     }
 
     /// <summary>Images waiting in each stage, for metrics and progress displays.</summary>
@@ -261,6 +264,12 @@ public sealed partial class ImagePipeline : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// One of <see cref="PipelineOptions.InferenceLoops"/> inference loops. Each model's batches are admitted by its
+    /// own gate (<see cref="PipelineOptions.InferenceWorkersFor"/>), so a model whose inference spreads over every core
+    /// runs one batch at a time while one that runs on a thread per inference runs one per core; a loop waiting at a
+    /// gate holds only its micro-batch, and the bounded queue before it keeps the decoders from running ahead.
+    /// </summary>
     private async Task EmbedLoopAsync()
     {
         var pending = new List<WorkItem>(_options.EmbedBatchSize);
@@ -268,11 +277,30 @@ public sealed partial class ImagePipeline : IAsyncDisposable
         {
             foreach (var group in pending.GroupBy(w => w.State.Batch.Embedder))
             {
-                await EmbedGroupAsync(group.Key, [.. group]);
+                var gate = _inferenceGates.GetOrAdd(group.Key, CreateGate);
+                await gate.EnterAsync(TimeSpan.FromMilliseconds(_options.FlushMilliseconds), _stopping.Token);
+                try
+                {
+                    await EmbedGroupAsync(group.Key, [.. group]);
+                }
+                finally
+                {
+                    gate.Exit();
+                }
             }
 
             pending.Clear();
         }
+    }
+
+    private InferenceGate CreateGate(IEmbedder embedder)
+    {
+        var adaptive = _options.InferenceWorkers == 0;
+        // A further inference only once the queue before inference is half full: the decoders are outrunning inference
+        // (a pause of a few milliseconds only leaves a batch or two waiting).
+        var gate = new InferenceGate(_options.InferenceWorkersFor(embedder), adaptive, () => _embedQueue.Reader.Count, Math.Max(_options.EmbedBatchSize, _embedCapacity / 2));
+        Log.InferenceLayout(_logger, embedder.Manifest.Name, gate.Width, adaptive ? "a further one only while the queue before inference is half full" : "as set");
+        return gate;
     }
 
     private async Task EmbedGroupAsync(IEmbedder embedder, WorkItem[] items)
@@ -354,14 +382,14 @@ public sealed partial class ImagePipeline : IAsyncDisposable
         {
             foreach (var group in pending.GroupBy(w => w.State.Batch.Search!))
             {
-                SearchGroup(group.Key, [.. group]);
+                await SearchGroupAsync(group.Key, [.. group]);
             }
 
             pending.Clear();
         }
     }
 
-    private static void SearchGroup(SearchTarget target, WorkItem[] items)
+    private async Task SearchGroupAsync(SearchTarget target, WorkItem[] items)
     {
         var index = target.Index;
         var rule = target.Rule;
@@ -385,27 +413,46 @@ public sealed partial class ImagePipeline : IAsyncDisposable
         }
 
         IcdiffTelemetry.Images.Add(items.Length, new KeyValuePair<string, object?>("stage", "searched"));
-        var candidates = new IndexCandidate[items.Length * k];
-        var found = new int[items.Length];
-        index.Search(proxies, items.Length, k, candidates, found);
+        GalleryCandidate[][] candidates;
+        try
+        {
+            candidates = await index.FindCandidatesAsync(proxies, items.Length, k, _stopping.Token);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // An index that cannot answer (a partition's silo lost and not yet back, say) fails these items' batches,
+            // which the caller retries as a whole; the pipeline itself goes on.
+            foreach (var w in items)
+            {
+                w.State.Fail(ex);
+            }
+
+            return;
+        }
+
         var scores = new PairScore[k];
         var keys = new string[k];
         for (var i = 0; i < items.Length; i++)
         {
             var w = items[i];
-            var row = candidates.AsSpan(i * k, found[i]);
+            var row = candidates[i];
             for (var c = 0; c < row.Length; c++)
             {
-                scores[c] = rule.Score(w.Embedding, index.EmbeddingOf(row[c].Ordinal));
-                keys[c] = index.KeyOf(row[c].Ordinal);
+                scores[c] = rule.Score(w.Embedding, row[c].Embedding.Span);
+                keys[c] = row[c].Key;
+            }
+
+            if (row.Length == 0)
+            {
+                w.State.Complete(w.Index, new ItemOutcome(w.Item, SkipReason.None, null, null, new MatchResult(null, ReplicationLevels.None, 0, 0)));
+                continue;
             }
 
             // Copies of one image score alike up to float noise; the tie rule, not the order they were indexed in, picks one.
-            // The gallery is not empty, so every query has at least one candidate.
             var best = GalleryRanking.PickBest(rule, scores.AsSpan(0, row.Length), keys.AsSpan(0, row.Length));
             var top = TopByProxy(row, keys.AsSpan(0, row.Length));
             var (chosen, other) = target.MatchRule == MatchRule.Top1 ? (top, best) : (best, top);
-            var match = new MatchResult(keys[chosen], scores[chosen].Level, scores[chosen].Similarity, row[chosen].ProxyScore, keys[other], scores[other].Level) { GalleryStamp = index.StampOf(row[chosen].Ordinal) };
+            var match = new MatchResult(keys[chosen], scores[chosen].Level, scores[chosen].Similarity, row[chosen].ProxyScore, keys[other], scores[other].Level) { GalleryStamp = row[chosen].Stamp };
             w.State.Complete(w.Index, new ItemOutcome(w.Item, SkipReason.None, null, null, match));
         }
     }
@@ -414,7 +461,7 @@ public sealed partial class ImagePipeline : IAsyncDisposable
     /// The top-1 candidate: the highest exact proxy cosine, proxy cosines within <see cref="GalleryRanking.ScoreTolerance"/>
     /// being one tie won by the smallest gallery key (copies of one image are one match, whatever order they were indexed in).
     /// </summary>
-    private static int TopByProxy(ReadOnlySpan<IndexCandidate> row, ReadOnlySpan<string> keys)
+    private static int TopByProxy(ReadOnlySpan<GalleryCandidate> row, ReadOnlySpan<string> keys)
     {
         var best = 0;
         for (var c = 1; c < row.Length; c++)
@@ -530,12 +577,18 @@ public sealed partial class ImagePipeline : IAsyncDisposable
         }
 
         public void Cancel() => _completion.TrySetCanceled(Token);
+
+        /// <summary>Fails the whole batch: its caller sees the error and retries the batch; nothing of it is recorded.</summary>
+        public void Fail(Exception exception) => _completion.TrySetException(exception);
     }
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = PipelineEventIds.Started, Level = LogLevel.Information, Message = "Worker pipeline started: {DecodeWorkers} decode workers, inference batches of {BatchSize}, channel capacity {Capacity}")]
-        public static partial void Started(ILogger logger, int decodeWorkers, int batchSize, int capacity);
+        [LoggerMessage(EventId = PipelineEventIds.Started, Level = LogLevel.Information, Message = "Worker pipeline started: {DecodeWorkers} decode workers, {InferenceLoops} inference loops ({How}), inference batches of {BatchSize}, channel capacity {Capacity}")]
+        public static partial void Started(ILogger logger, int decodeWorkers, int inferenceLoops, string how, int batchSize, int capacity);
+
+        [LoggerMessage(EventId = PipelineEventIds.InferenceLayout, Level = LogLevel.Information, Message = "Model {Model}: up to {Width} inference batches at once ({How})")]
+        public static partial void InferenceLayout(ILogger logger, string model, int width, string how);
 
         [LoggerMessage(EventId = PipelineEventIds.EmbeddingFailed, Level = LogLevel.Error, Message = "Model {Model} failed on a batch of {Count} images; they are recorded as skipped")]
         public static partial void EmbeddingFailed(ILogger logger, Exception exception, string model, int count);

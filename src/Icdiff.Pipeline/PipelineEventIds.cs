@@ -7,4 +7,5 @@ internal static class PipelineEventIds
     public const int EmbeddingFailed = 3001;
     public const int DecodeTimedOut = 3002;
     public const int ReadTimedOut = 3003;
+    public const int InferenceLayout = 3004;
 }

@@ -1,3 +1,5 @@
+using Icdiff.Core;
+
 namespace Icdiff.Pipeline;
 
 /// <summary>Sizes of the worker pipeline. Bound from <see cref="SectionName"/>; zero means "choose from the core count".</summary>
@@ -7,6 +9,13 @@ public sealed class PipelineOptions
 
     /// <summary>Parallel read+decode workers; 0 = one per core.</summary>
     public int DecodeWorkers { get; set; }
+
+    /// <summary>
+    /// Inference batches run side by side; 0 = as many as the model's embedder runs well at once
+    /// (<see cref="IEmbedder.ConcurrentBatches"/>: one per core for a CPU session on one thread per inference, one
+    /// for a session spread over every core), at most one per core. A value here wins over the embedder's.
+    /// </summary>
+    public int InferenceWorkers { get; set; }
 
     /// <summary>Images per inference call.</summary>
     public int EmbedBatchSize { get; set; } = 32;
@@ -34,15 +43,14 @@ public sealed class PipelineOptions
 
     public int EffectiveDecodeWorkers => DecodeWorkers > 0 ? DecodeWorkers : Environment.ProcessorCount;
 
+    /// <summary>Inference loops the pipeline starts: the setting, else one per core (each embedder then caps its own share).</summary>
+    public int InferenceLoops => InferenceWorkers > 0 ? InferenceWorkers : Environment.ProcessorCount;
+
+    /// <summary>Batches of <paramref name="embedder"/> run at once: the setting, else what the embedder says it runs well, within the loops.</summary>
+    public int InferenceWorkersFor(IEmbedder embedder) => InferenceWorkers > 0 ? InferenceWorkers : Math.Clamp(embedder.ConcurrentBatches, 1, InferenceLoops);
+
     /// <summary>Throws naming every out-of-range key at once (one per line).</summary>
-    public void Validate()
-    {
-        var problems = Problems().ToList();
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException(string.Join(Environment.NewLine, problems));
-        }
-    }
+    public void Validate() => SettingsProblems.ThrowIfAny(Problems());
 
     /// <summary>One message per key whose value is out of range, naming the key.</summary>
     public IEnumerable<string> Problems()
@@ -52,6 +60,7 @@ public sealed class PipelineOptions
         string?[] all =
         [
             Check(DecodeWorkers is >= 0 and <= 1024, nameof(DecodeWorkers), DecodeWorkers, "must be 0..1024"),
+            Check(InferenceWorkers is >= 0 and <= 1024, nameof(InferenceWorkers), InferenceWorkers, "must be 0..1024"),
             Check(EmbedBatchSize is >= 1 and <= 4096, nameof(EmbedBatchSize), EmbedBatchSize, "must be 1..4096"),
             Check(FlushMilliseconds is >= 1 and <= 60_000, nameof(FlushMilliseconds), FlushMilliseconds, "must be 1..60000"),
             Check(ChannelCapacity is >= 1 and <= 1_000_000, nameof(ChannelCapacity), ChannelCapacity, "must be 1..1000000"),

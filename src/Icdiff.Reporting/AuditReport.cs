@@ -17,7 +17,8 @@ public sealed record AuditReport(
     IReadOnlyList<ModelReport> Models,
     string MatchRule = "top1",
     IReadOnlyList<int>? GradedLevels = null,
-    ModelReport? Control = null)
+    ModelReport? Control = null,
+    string? GalleryIndex = null)
 {
     /// <summary>The rule whose ratio each model also gets, for comparison.</summary>
     public string OtherMatchRule => MatchRule == "top1" ? "max-level" : "top1";

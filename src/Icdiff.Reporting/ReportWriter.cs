@@ -86,7 +86,8 @@ public static class ReportWriter
             .Append(h.Encode(report.StartedAt.ToString("u", CultureInfo.InvariantCulture))).Append(" to ")
             .Append(h.Encode(report.FinishedAt.ToString("u", CultureInfo.InvariantCulture))).Append("</p><ul>")
             .Append("<li>Gallery: <code>").Append(h.Encode(report.GalleryLocation)).Append("</code>, ")
-            .Append(report.GalleryIndexed).Append(" images indexed, ").Append(report.GallerySkipped.Count).Append(" skipped</li>")
+            .Append(report.GalleryIndexed).Append(" images indexed, ").Append(report.GallerySkipped.Count).Append(" skipped")
+            .Append(report.GalleryIndex is { } index ? $" (gallery index: {h.Encode(index)})" : string.Empty).Append("</li>")
             .Append("<li>Model: ").Append(h.Encode(report.ModelName)).Append(" (").Append(h.Encode(report.ScoringRule)).Append(")</li>")
             .Append("<li>Criterion: ").Append(h.Encode(report.Criterion)).Append("</li>")
             .Append("<li>Match rule: <code>").Append(h.Encode(report.MatchRule)).Append("</code> (the ratio under <code>").Append(h.Encode(report.OtherMatchRule)).Append("</code> is shown beside it)</li>");

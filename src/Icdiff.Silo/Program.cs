@@ -58,6 +58,12 @@ catch (ArgumentException ex)
     return 2;
 }
 
+if (await MilvusStartupCheck.UnreachableAsync(builder.Configuration, CancellationToken.None) is { } milvusUnreachable)
+{
+    Console.Error.WriteLine($"icdiff-silo: error: {milvusUnreachable}");
+    return 3;
+}
+
 ConnectionMultiplexer redis;
 try
 {

@@ -5,6 +5,7 @@ using Icdiff.Dashboard;
 using Icdiff.Embedding.Onnx;
 using Icdiff.Grains;
 using Icdiff.History;
+using Icdiff.Index.Milvus;
 using Icdiff.Imaging.Skia;
 using Icdiff.Pipeline;
 using Microsoft.Extensions.Options;
@@ -39,7 +40,7 @@ public static class SiloSettingsCheck
         {
             // Each worker silo sizes its own share of the work and reports it to the coordinators' dispatchers.
             nameof(AuditSiloOptions.MaxShardsInFlight) or nameof(AuditSiloOptions.CheckpointItems) => WorkerOnly(s),
-            nameof(AuditSiloOptions.ShardAttempts) or nameof(AuditSiloOptions.WorkerWaitTimeout) => CoordinatorOnly(s),
+            nameof(AuditSiloOptions.ShardAttempts) or nameof(AuditSiloOptions.WorkerWaitTimeout) or nameof(AuditSiloOptions.StalledCallFactor) or nameof(AuditSiloOptions.StalledCallFloor) => CoordinatorOnly(s),
             _ => null,
         }),
         new(HistoryOptions.SectionName, typeof(HistoryOptions), (o, _) => ValidateHistory((HistoryOptions)o), (setting, s) => setting switch
@@ -48,6 +49,12 @@ public static class SiloSettingsCheck
             nameof(HistoryOptions.Postgres) or nameof(HistoryOptions.SqlitePath) => null,
             _ => CoordinatorOnly(s),
         }),
+        // Coordinators choose the backend and partition the gallery; workers hold the partitions and read candidates' tokens.
+        new(GalleryIndexOptions.SectionName, typeof(GalleryIndexOptions), (o, _) => ((GalleryIndexOptions)o).Validate(), (_, _) => null),
+        // Read by coordinators (the index grain writes the collection) and workers (they search it), only for the milvus backend.
+        new(MilvusOptions.SectionName, typeof(MilvusOptions), (o, s) => { if (s.Milvus == true) { ((MilvusOptions)o).Validate(); } }, (_, s) => s.Milvus == false
+            ? $"has no effect: {GalleryIndexOptions.SectionName}:Kind is not '{GalleryBackends.Milvus}'."
+            : null),
         new(SchedulingOptions.SectionName, typeof(SchedulingOptions), (o, _) => ((SchedulingOptions)o).Validate(), (_, s) => CoordinatorOnly(s)),
         new(IcdiffDashboardOptions.SectionName, typeof(IcdiffDashboardOptions), (o, s) => ((IcdiffDashboardOptions)o).Validate(s.ListenUrl is { } url ? [url] : []), (_, _) => null),
         new(PipelineOptions.SectionName, typeof(PipelineOptions), (o, _) => ((PipelineOptions)o).Validate(), (_, s) => WorkerOnly(s)),
@@ -134,6 +141,11 @@ public static class SiloSettingsCheck
             try
             {
                 section.Validate(options, shape);
+                if (options is GalleryIndexOptions index)
+                {
+                    shape = shape with { Milvus = index.IsMilvus };
+                }
+
                 if (options is AuditSiloOptions audit)
                 {
                     shape = shape with { Worker = audit.IsWorker, Coordinator = audit.IsCoordinator, Roles = audit.Roles };
@@ -141,7 +153,8 @@ public static class SiloSettingsCheck
             }
             catch (ArgumentException ex)
             {
-                invalid.Add(new(SettingProblemKind.Invalid, section.Name, ex.Message));
+                // Options list every problem they find, one per line.
+                invalid.AddRange(ex.Message.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries).Select(line => new SettingProblem(SettingProblemKind.Invalid, section.Name, line)));
             }
         }
 
@@ -285,5 +298,8 @@ public static class SiloSettingsCheck
     private sealed record Shape(bool Kubernetes, bool? Worker, bool? Coordinator, string? Roles, Func<string, string?> Environment)
     {
         public string? ListenUrl { get; init; }
+
+        /// <summary>Whether the gallery index is in Milvus; null when Icdiff:Index is invalid.</summary>
+        public bool? Milvus { get; init; }
     }
 }

@@ -13,7 +13,8 @@ public sealed class BenchAuditTests
     {
         using var figures = await CliProcess.RunBenchAsync(TimeSpan.FromMinutes(15), "audit", "--repeat", "1");
         var layouts = figures.RootElement.GetProperty("audit").EnumerateArray().ToArray();
-        var expected = Environment.ProcessorCount > 1 ? new[] { "shared", "shared-1", "split" } : ["shared"];
+        var cores = Environment.ProcessorCount;
+        var expected = cores > 1 ? new[] { "default", "per-core", "shared-1", "split" } : ["default"];
         Assert.Equal(expected, layouts.Select(l => l.GetProperty("layout").GetString()));
         foreach (var layout in layouts)
         {
@@ -26,11 +27,19 @@ public sealed class BenchAuditTests
             Assert.Equal(audit / Math.Min(decode, embed), layout.GetProperty("ratioToSlowestStage").GetDouble(), 6);
         }
 
-        var split = layouts.SingleOrDefault(l => l.GetProperty("layout").GetString() == "split");
-        if (split.ValueKind == JsonValueKind.Object)
+        // Each row reports the layout it ran with, as the silo resolved it: chosen (default, per-core) or set.
+        var byName = layouts.ToDictionary(l => l.GetProperty("layout").GetString()!);
+        Assert.Equal((cores, cores, 1), Layout(byName["default"]));
+        if (cores > 1)
         {
-            Assert.Equal(Environment.ProcessorCount - 1, split.GetProperty("decodeWorkers").GetInt32());
-            Assert.Equal(1, split.GetProperty("inferenceThreads").GetInt32());
+            // One thread per inference: the built-in model's embedder runs one per core, and the pipeline may admit them.
+            Assert.Equal((cores, 1, cores), Layout(byName["per-core"]));
+            Assert.Contains("a further one while the queue backs up", byName["per-core"].GetProperty("chosen").GetString(), StringComparison.Ordinal);
+            Assert.Equal((cores, 1, 1), Layout(byName["shared-1"]));
+            Assert.Equal((cores - 1, 1, 1), Layout(byName["split"]));
         }
+
+        static (int Decoders, int Threads, int Inferences) Layout(JsonElement row) =>
+            (row.GetProperty("decodeWorkers").GetInt32(), row.GetProperty("inferenceThreads").GetInt32(), row.GetProperty("inferenceWorkers").GetInt32());
     }
 }

@@ -23,6 +23,19 @@ public sealed partial class ClusterTests
     private static string SiloLogs(IEnumerable<Process> silos) =>
         string.Join("\n", silos.Select(p => $"--- silo {p.Id}{(p.HasExited ? $" (exited {p.ExitCode})" : "")}:\n" + string.Join("\n", ServerLogs.GetValueOrDefault(p.Id) ?? new())));
 
+    /// <summary>A CLI run of at most five minutes; one that overruns fails with the silos' logs, which say why it hung.</summary>
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunShowingSiloLogsAsync(IEnumerable<Process> silos, string[] args)
+    {
+        try
+        {
+            return await CliProcess.RunAsync(TimeSpan.FromMinutes(5), null, null, args);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message}\n{SiloLogs(silos)}", ex);
+        }
+    }
+
     [Fact]
     public async Task TwoSiloProcessesAndAClientThroughRedis_RunAnAudit_AndResumeItAfterEveryProcessIsKilled()
     {
@@ -52,7 +65,7 @@ public sealed partial class ClusterTests
         {
             await WaitUntilActiveAsync(silos, httpPorts);
             // 1. A whole run through the cluster.
-            var whole = await CliProcess.RunAsync(TimeSpan.FromMinutes(5), null, null, ["audit", .. request, "--cluster", connection, "--out", Path.Combine(root, "whole")]);
+            var whole = await RunShowingSiloLogsAsync(silos, ["audit", .. request, "--cluster", connection, "--out", Path.Combine(root, "whole")]);
             Assert.True(whole.ExitCode == 0, $"{whole.Stdout}\n{whole.Stderr}\n{SiloLogs(silos)}");
             Assert.Equal(await ReportResult.ReadAsync(Path.Combine(root, "embedded")), await ReportResult.ReadAsync(Path.Combine(root, "whole")));
             await AssertWebHostsAsync(httpPorts);
@@ -98,7 +111,7 @@ public sealed partial class ClusterTests
             // Restarted on the same addresses, the silos first have to vote their killed predecessors dead: wait
             // for both to be active members (their readiness probe) before a client is sent in.
             await WaitUntilActiveAsync(silos, httpPorts);
-            var resumed = await CliProcess.RunAsync(TimeSpan.FromMinutes(5), null, null, ["status", runId, "--cluster", connection, "--follow", "--out", Path.Combine(root, "resumed")]);
+            var resumed = await RunShowingSiloLogsAsync(silos, ["status", runId, "--cluster", connection, "--follow", "--out", Path.Combine(root, "resumed")]);
 
             Assert.True(resumed.ExitCode == 0, $"{resumed.Stdout}\n{resumed.Stderr}\n{SiloLogs(silos)}");
             Assert.Equal(await ReportResult.ReadAsync(Path.Combine(root, "embedded")), await ReportResult.ReadAsync(Path.Combine(root, "resumed")));
@@ -173,13 +186,15 @@ public sealed partial class ClusterTests
         // SQLite history under the data directory: this test is about matches, not about the history store.
         History = null;
         int[] httpPorts = [FreePort(), FreePort()];
-        var silos = StartSilos(connection, Path.Combine(root, "cluster-data"), [FreePort(), FreePort()], [FreePort(), FreePort()], httpPorts);
+        // Ids other than the defaults, set alike for silos and CLI: Orleans keys the membership table by both.
+        var ids = new Dictionary<string, string> { ["Icdiff__Cluster__ClusterId"] = "ties-cluster", ["Icdiff__Cluster__ServiceId"] = "ties-service" };
+        var silos = StartSilos(connection, Path.Combine(root, "cluster-data"), [FreePort(), FreePort()], [FreePort(), FreePort()], httpPorts, extra: ids);
         try
         {
             await WaitUntilActiveAsync(silos, httpPorts);
             foreach (var (name, gallery, shardSize) in new[] { ("cluster-folder", corpus.GalleryPath, 1), ("cluster-manifest", corpus.ShuffledManifest, 2) })
             {
-                var run = await CliProcess.RunAsync(TimeSpan.FromMinutes(3), null, null, ["audit", "--gallery", gallery, "--generated", $"model-a={corpus.GeneratedPath}",
+                var run = await CliProcess.RunAsync(TimeSpan.FromMinutes(3), ids, null, ["audit", "--gallery", gallery, "--generated", $"model-a={corpus.GeneratedPath}",
                     "--shard-size", shardSize.ToString(System.Globalization.CultureInfo.InvariantCulture), "--cluster", connection, "--out", Path.Combine(root, name)]);
                 Assert.True(run.ExitCode == 0, $"{run.Stdout}\n{run.Stderr}\n{SiloLogs(silos)}");
                 Assert.Equal(embedded, await File.ReadAllLinesAsync(Path.Combine(root, name, "matches.csv"), Token));
@@ -277,12 +292,12 @@ public sealed partial class ClusterTests
         Assert.Contains("icdiff_pipeline_queue_depth", all, StringComparison.Ordinal);
     }
 
-    private static List<Process> StartSilos(string redis, string data, int[] siloPorts, int[] gatewayPorts, int[] httpPorts, string[]? roles = null)
+    private static List<Process> StartSilos(string redis, string data, int[] siloPorts, int[] gatewayPorts, int[] httpPorts, string[]? roles = null, IReadOnlyDictionary<string, string>? extra = null)
     {
         var silos = new List<Process>();
         for (var i = 0; i < siloPorts.Length; i++)
         {
-            silos.Add(Start("dotnet", [Path.Combine(Bin, "icdiff-silo.dll")], new Dictionary<string, string>
+            var environment = new Dictionary<string, string>
             {
                 ["Icdiff__Cluster__Redis"] = redis,
                 ["Icdiff__Cluster__SiloPort"] = siloPorts[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -294,7 +309,13 @@ public sealed partial class ClusterTests
                 ["Icdiff__Cluster__MembershipCheckInterval"] = "00:00:01",
                 ["Logging__LogLevel__Default"] = "Warning",
                 ["Icdiff__History__Postgres"] = History ?? "",
-            }));
+            };
+            foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+            {
+                environment[key] = value;
+            }
+
+            silos.Add(Start("dotnet", [Path.Combine(Bin, "icdiff-silo.dll")], environment));
         }
 
         return silos;

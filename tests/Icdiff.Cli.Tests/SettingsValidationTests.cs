@@ -90,4 +90,80 @@ public sealed class SettingsValidationTests
         ];
         Assert.Equal(expected.Order(StringComparer.Ordinal), lines.Order(StringComparer.Ordinal));
     }
+    [Fact]
+    public async Task ThreeBadKeysOfOneSection_AreAllReported_ByTheCliAndTheSilo()
+    {
+        var folder = Directory.CreateTempSubdirectory("icdiff-settings-").FullName;
+        File.WriteAllBytes(Path.Combine(folder, "x.png"), [1]);
+        var environment = new Dictionary<string, string>
+        {
+            ["Icdiff__Silo__MaxShardsInFlight"] = "-1",
+            ["Icdiff__Silo__CheckpointItems"] = "0",
+            ["Icdiff__Silo__ShardAttempts"] = "0",
+        };
+
+        var cli = await CliProcess.RunAsync(Quick, environment, null, "audit", "--gallery", folder, "--generated", $"m={folder}", "--data-dir", Path.Combine(folder, "data"));
+        var silo = await CliProcess.RunExecutableAsync(Quick, "icdiff-silo.dll", new Dictionary<string, string>(environment) { ["Icdiff__Cluster__Redis"] = "127.0.0.1:1" });
+
+        string[] expected =
+        [
+            "Icdiff:Silo:CheckpointItems must be 1..100000 (got 0).",
+            "Icdiff:Silo:MaxShardsInFlight must be 0..10000 (got -1).",
+            "Icdiff:Silo:ShardAttempts must be 1..100 (got 0).",
+        ];
+        Assert.Equal(2, cli.ExitCode);
+        Assert.Equal(expected.Select(e => "icdiff: error: " + e), Lines(cli.Stderr).Order(StringComparer.Ordinal));
+        Assert.Equal(2, silo.ExitCode);
+        Assert.Equal(expected.Select(e => "icdiff-silo: error: " + e), Lines(silo.Stderr).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Audit_WithABadIndexBackend_NamesEachKey_AndWithMilvusUnreachable_SaysSoInOneLine()
+    {
+        var folder = Directory.CreateTempSubdirectory("icdiff-settings-").FullName;
+        File.WriteAllBytes(Path.Combine(folder, "x.png"), [1]);
+        var data = Path.Combine(folder, "data");
+        string[] audit = ["audit", "--gallery", folder, "--generated", $"m={folder}", "--data-dir", data];
+
+        var unknown = await CliProcess.RunAsync(Quick, new Dictionary<string, string> { ["Icdiff__Index__Kind"] = "faiss", ["Icdiff__Index__Partitions"] = "0" }, null, audit);
+        var noUri = await CliProcess.RunAsync(Quick, new Dictionary<string, string> { ["Icdiff__Index__Kind"] = "milvus" }, null, audit);
+        // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+        var unreachable = await CliProcess.RunAsync(Quick, new Dictionary<string, string> { ["Icdiff__Index__Kind"] = "milvus", ["Icdiff__Milvus__Uri"] = "http://127.0.0.1:1", ["Icdiff__Milvus__Token"] = "root:Milvus-Secret" }, null, audit);
+
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Equal(
+            ["icdiff: error: Icdiff:Index:Kind must be 'embedded', 'sharded' or 'milvus' (got 'faiss').", "icdiff: error: Icdiff:Index:Partitions must be 1..4096 (got 0)."],
+            Lines(unknown.Stderr));
+        Assert.Equal(2, noUri.ExitCode);
+        Assert.Equal(["icdiff: error: Icdiff:Milvus:Uri must be an http(s) URI (got '')."], Lines(noUri.Stderr));
+        Assert.Equal(2, unreachable.ExitCode);
+        var line = Assert.Single(Lines(unreachable.Stderr));
+        Assert.StartsWith("icdiff: error: Icdiff:Milvus:Uri: the Milvus server at http://127.0.0.1:1 does not answer (", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("Milvus-Secret", unreachable.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(data, "runs")), "a run was started");
+    }
+
+    [Fact]
+    public async Task Silo_WithMilvusUnreachable_StopsWithOneLine_AndMilvusSettingsWithoutTheBackendAreReportedAsUnused()
+    {
+        var unreachable = await CliProcess.RunExecutableAsync(Quick, "icdiff-silo.dll", new Dictionary<string, string>
+        {
+            ["Icdiff__Cluster__Redis"] = "127.0.0.1:1",
+            ["Icdiff__Index__Kind"] = "milvus",
+            ["Icdiff__Milvus__Uri"] = "http://127.0.0.1:1",
+        });
+        var unused = await CliProcess.RunExecutableAsync(Quick, "icdiff-silo.dll", new Dictionary<string, string>
+        {
+            ["Icdiff__Cluster__Redis"] = "127.0.0.1:1",
+            ["Icdiff__Milvus__Uri"] = "http://127.0.0.1:1",
+        }, "--check-config");
+
+        Assert.Equal(3, unreachable.ExitCode);
+        var line = Assert.Single(Lines(unreachable.Stderr));
+        Assert.StartsWith("icdiff-silo: error: Icdiff:Milvus:Uri: the Milvus server at http://127.0.0.1:1 does not answer (", line, StringComparison.Ordinal);
+        Assert.Equal(2, unused.ExitCode);
+        Assert.Equal(["icdiff-silo: error: Icdiff:Milvus:Uri has no effect: Icdiff:Index:Kind is not 'milvus'."], Lines(unused.Stderr));
+    }
+
+    private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

@@ -60,10 +60,22 @@ public sealed class SiloSettingsCheckTests
     [Fact]
     public void Check_SectionTheSiloDoesNotRead_IsUnknown()
     {
-        var problem = Assert.Single(Check(new() { [Redis] = "localhost:6379", ["Icdiff:Milvus:Uri"] = "http://milvus:19530" }));
+        var problem = Assert.Single(Check(new() { [Redis] = "localhost:6379", ["Icdiff:Faiss:Uri"] = "http://faiss:8080" }));
 
         Assert.Equal(SettingProblemKind.Unknown, problem.Kind);
-        Assert.StartsWith("Icdiff:Milvus:Uri is not read by icdiff-silo", problem.Message, StringComparison.Ordinal);
+        Assert.StartsWith("Icdiff:Faiss:Uri is not read by icdiff-silo", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Check_MilvusSettings_AreRulesOnlyForTheMilvusBackend_AndUnusedOtherwise()
+    {
+        var unused = Assert.Single(Check(new() { [Redis] = "localhost:6379", ["Icdiff:Milvus:Uri"] = "http://milvus:19530" }));
+        var missing = Assert.Single(Check(new() { [Redis] = "localhost:6379", ["Icdiff:Index:Kind"] = "milvus" }));
+        var fine = Check(new() { [Redis] = "localhost:6379", ["Icdiff:Index:Kind"] = "milvus", ["Icdiff:Milvus:Uri"] = "http://milvus:19530" });
+
+        Assert.Equal((SettingProblemKind.NotRead, "Icdiff:Milvus:Uri has no effect: Icdiff:Index:Kind is not 'milvus'."), (unused.Kind, unused.Message));
+        Assert.Equal((SettingProblemKind.Invalid, "Icdiff:Milvus:Uri must be an http(s) URI (got '')."), (missing.Kind, missing.Message));
+        Assert.Empty(fine);
     }
 
     [Fact]
@@ -82,6 +94,24 @@ public sealed class SiloSettingsCheckTests
         var problem = Assert.Single(problems);
         Assert.Equal("Icdiff:Scheduling:Schedules:nightly:MinLevl", problem.Key);
         Assert.Contains("MinLevel", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Check_ABadSchedule_ListsEachOfItsProblems()
+    {
+        var problems = Check(new()
+        {
+            [Redis] = "localhost:6379",
+            ["Icdiff:Scheduling:Schedules:nightly:Cron"] = "not a cron",
+            ["Icdiff:Scheduling:Schedules:nightly:Models:sdxl"] = "/data/sdxl",
+            ["Icdiff:Scheduling:Schedules:nightly:ShardSize"] = "0",
+        });
+
+        Assert.All(problems, p => Assert.Equal(SettingProblemKind.Invalid, p.Kind));
+        Assert.Equal(3, problems.Count);
+        Assert.StartsWith("Icdiff:Scheduling:Schedules:nightly:Cron 'not a cron' is not a cron expression", problems[0].Message, StringComparison.Ordinal);
+        Assert.Equal("Icdiff:Scheduling:Schedules:nightly:Gallery must name the gallery corpus.", problems[1].Message);
+        Assert.Equal("Icdiff:Scheduling:Schedules:nightly:ShardSize must be 1..100000 (got 0).", problems[2].Message);
     }
 
     [Theory]

@@ -72,6 +72,30 @@ public sealed class ManifestCorpusTests(AzuriteFixture azurite) : IClassFixture<
     }
 
     [Fact]
+    public async Task CsvManifest_WithAQuotedMultiLinePrompt_Reads_AndLaterRowsKeepTheirLineNumbers()
+    {
+        var folder = Folder();
+        var manifest = Path.Combine(folder, "m.csv");
+        await File.WriteAllTextAsync(manifest, "uri,model,prompt\nimg/a.png,m,\"a cat,\non two lines, \"\"quoted\"\"\"\nimg/b.png,m,plain\n,m,x\n", Token);
+
+        var error = await Assert.ThrowsAsync<CorpusException>(() => ListAsync(Provider().Open(manifest)));
+        await File.WriteAllTextAsync(manifest, "uri,model,prompt\r\nimg/a.png,m,\"a cat,\r\non two lines, \"\"quoted\"\"\"\r\nimg/b.png,m,plain\r\n", Token);
+        var corpus = Provider().Open(manifest);
+        var items = await ListAsync(corpus);
+        var prompts = new Dictionary<string, string>();
+        await foreach (var (key, prompt) in ((IPromptedCorpus)corpus).ListPromptsAsync(Token))
+        {
+            prompts[key] = prompt;
+        }
+
+        // The empty image of the last row is on line 5: the record of line 2 spans lines 2 and 3.
+        Assert.Contains("line 5: the image column 'uri' is empty", error.Message, StringComparison.Ordinal);
+        Assert.Equal(["img/a.png", "img/b.png"], items.Select(i => i.Key));
+        Assert.Equal("a cat,\non two lines, \"quoted\"", prompts["img/a.png"]);
+        Assert.Equal("plain", prompts["img/b.png"]);
+    }
+
+    [Fact]
     public async Task RepeatedRows_AreListedOnce()
     {
         var folder = Folder();

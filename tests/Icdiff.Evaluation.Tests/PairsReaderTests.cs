@@ -29,6 +29,20 @@ public sealed class PairsReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadAsync_Csv_QuotedNameOverTwoLines_IsOneRecord_AndLaterLinesAreNumberedAsInTheFile()
+    {
+        var path = Write("pairs.csv", "name,level,generated,real\n\"first\nsecond\",4,g.png,r.png\nok,9,g.png,r.png\n");
+
+        var error = await Assert.ThrowsAsync<PairsFormatException>(() => PairsReader.ReadAsync(path, TestContext.Current.CancellationToken));
+        File.WriteAllText(path, "name,level,generated,real\n\"first\nsecond\",4,g.png,r.png\nok,1,g.png,r.png\n");
+        var pairs = await PairsReader.ReadAsync(path, TestContext.Current.CancellationToken);
+
+        Assert.Contains("line 4: level '9'", error.Message, StringComparison.Ordinal);
+        Assert.Equal(["first\nsecond", "ok"], pairs.Select(p => p.Name));
+        Assert.Equal([4, 1], pairs.Select(p => p.Level));
+    }
+
+    [Fact]
     public async Task ReadAsync_JsonLines_AcceptsNumericAndStringLevels()
     {
         var path = Write("pairs.jsonl", "{\"name\":\"x\",\"level\":5,\"generated\":\"g.png\",\"real\":\"r.png\"}\n\n{\"level\":\"2\",\"generated\":\"g2.png\",\"real\":\"r2.png\"}\n");

@@ -35,11 +35,11 @@ public abstract class RunHistoryStoreContract : IAsyncLifetime
         var store = Ready();
         await store.MigrateAsync(TestContext.Current.CancellationToken);
         await store.MigrateAsync(TestContext.Current.CancellationToken);
-        Assert.Equal([1, 2, 3, 4], await store.AppliedVersionsAsync(TestContext.Current.CancellationToken));
+        Assert.Equal([1, 2, 3, 4, 5], await store.AppliedVersionsAsync(TestContext.Current.CancellationToken));
 
         // Several processes starting at once: each waits for the migration lock, none applies a step twice.
         await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => store.MigrateAsync(TestContext.Current.CancellationToken)));
-        Assert.Equal([1, 2, 3, 4], await store.AppliedVersionsAsync(TestContext.Current.CancellationToken));
+        Assert.Equal([1, 2, 3, 4, 5], await store.AppliedVersionsAsync(TestContext.Current.CancellationToken));
 
         await ExecuteAsync("INSERT INTO schema_migrations (version, description, applied_at) VALUES (99, 'from the future', " + (this is SqliteRunHistoryStoreTests ? "'2030-01-01T00:00:00.0000000Z'" : "now()") + ")");
         var refused = await Assert.ThrowsAsync<HistoryStoreException>(() => store.MigrateAsync(TestContext.Current.CancellationToken));
@@ -62,7 +62,7 @@ public abstract class RunHistoryStoreContract : IAsyncLifetime
         Assert.Equal((10, 10, true), (running.Models[1].Listed, running.Models[1].Done, running.Models[1].ListingComplete));
 
         var modelA = Figures("model-a", "/corpora/a", scanned: 3, replicas: 1, [1, 0, 0, 1, 0, 1]) with { Skipped = 1, SkipsByReason = new Dictionary<string, int> { ["Truncated"] = 1 }, Alert = "ratio 33.3% is above the limit 20.0%" };
-        var finished = run with { State = HistoryRunStates.Completed, FinishedAt = T0.AddMinutes(5), GalleryIndexed = 100, Flagged = true, Models = [modelA, Figures("model-b", "/corpora/b", 2, 0, [2, 0, 0, 0, 0, 0])] };
+        var finished = run with { State = HistoryRunStates.Completed, FinishedAt = T0.AddMinutes(5), GalleryIndexed = 100, Flagged = true, GalleryIndex = "sharded, 8 partitions", Models = [modelA, Figures("model-b", "/corpora/b", 2, 0, [2, 0, 0, 0, 0, 0])] };
         HistoryImage[] images =
         [
             new("model-a", "a1.png", "g1.png", 5, 0.99, "1234-638000000000000000", "999-637000000000000000"),
@@ -80,6 +80,8 @@ public abstract class RunHistoryStoreContract : IAsyncLifetime
         Assert.Equal(T0, stored.StartedAt);
         Assert.Equal(T0.AddMinutes(5), stored.FinishedAt);
         Assert.True(stored.Flagged);
+        Assert.Null(running.GalleryIndex);
+        Assert.Equal("sharded, 8 partitions", stored.GalleryIndex);
         Assert.Equal("nightly", stored.Schedule);
         Assert.Equal(modelA.Alert, stored.Models[0].Alert);
         Assert.Equal([1, 0, 0, 1, 0, 1], stored.Models[0].Levels);

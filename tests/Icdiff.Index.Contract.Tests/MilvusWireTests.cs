@@ -276,6 +276,58 @@ public sealed class MilvusWireTests
         Assert.Contains(key, error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task GalleryCollection_UpsertsOneRowPerKey_WithStampAndLocator_InTheCollectionOfItsIndex()
+    {
+        var (client, handler, options) = Create(o => o.Collection = "audit", """{"code":0,"data":{"upsertCount":2}}""");
+        var collection = new MilvusGalleryCollection(client, options, "gallery-index-a");
+
+        await collection.UpsertAsync([new("cats/1.png", "s1", [0.6f, 0.8f], 5L << 40 | 3), new("cats/2.png", "s2", [1f, 0f], 7)], Token);
+
+        var body = JsonNode.Parse(Assert.Single(handler.Requests).Body)!;
+        Assert.Equal(collection.Name, (string?)body["collectionName"]);
+        Assert.StartsWith("audit_", collection.Name, StringComparison.Ordinal);
+        Assert.NotEqual(collection.Name, new MilvusGalleryCollection(client, options, "gallery-index-b").Name);
+        var rows = body["data"]!.AsArray();
+        Assert.Equal(MilvusGalleryCollection.IdOf("cats/1.png"), (long)rows[0]!["id"]!);
+        Assert.NotEqual((long)rows[0]!["id"]!, (long)rows[1]!["id"]!);
+        Assert.InRange((long)rows[0]!["id"]!, 0, GalleryIds.Limit - 1);
+        Assert.Equal("cats/1.png", (string?)rows[0]!["gallery_key"]);
+        Assert.Equal("s1", (string?)rows[0]!["stamp"]);
+        Assert.Equal(5L << 40 | 3, (long)rows[0]!["locator"]!);
+        Assert.Equal("[0.6,0.8]", rows[0]!["proxy"]!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task GalleryCollection_Search_AsksForKeyStampAndLocator_AndReadsThemPerQuery()
+    {
+        var (client, handler, options) = Create(
+            o => o.IndexType = "HNSW",
+            """{"code":0,"data":[{"id":1,"distance":0.9,"gallery_key":"a","stamp":"sa","locator":"1099511627777"},{"id":2,"distance":0.4,"gallery_key":"b","stamp":"sb","locator":2},{"id":3,"distance":0.7,"gallery_key":"c","stamp":"sc","locator":3}],"topks":[2,1]}""");
+        var collection = new MilvusGalleryCollection(client, options, "idx");
+
+        var hits = await collection.SearchAsync([[1f, 0f], [0f, 1f]], 300, Token);
+
+        var body = JsonNode.Parse(Assert.Single(handler.Requests).Body)!;
+        Assert.Equal("""["gallery_key","stamp","locator"]""", body["outputFields"]!.ToJsonString());
+        Assert.Equal(300, (int)body["limit"]!);
+        // HNSW returns at most ef hits: ef is raised to the limit asked for.
+        Assert.Equal(300, (int)body["searchParams"]!["params"]!["ef"]!);
+        Assert.Equal([new MilvusGalleryHit("a", "sa", (1L << 40) + 1, 0.9f), new MilvusGalleryHit("b", "sb", 2, 0.4f)], hits[0]);
+        Assert.Equal([new MilvusGalleryHit("c", "sc", 3, 0.7f)], hits[1]);
+    }
+
+    [Fact]
+    public async Task Probe_ListsCollections_Once_EvenWhenTheServerIsDown()
+    {
+        var (client, handler, _) = Create(null, "HTTP 503");
+
+        var error = await Assert.ThrowsAsync<MilvusException>(() => client.ProbeAsync(Token));
+
+        Assert.Equal("http://milvus.test:19530/v2/vectordb/collections/list", Assert.Single(handler.Requests).Uri);
+        Assert.True(error.IsRetriable);
+    }
+
     private sealed record RecordedRequest(string Uri, string Body, string? Authorization, string? ContentType, Dictionary<string, string> Headers);
 
     /// <summary>Records each request and answers with the next canned reply ("HTTP nnn" for a bare status).</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Icdiff.Core;
 using Icdiff.Index.Embedded;
 
@@ -5,18 +6,6 @@ namespace Icdiff.Index.Embedded.Tests;
 
 public sealed class EmbeddedVectorIndexTests
 {
-    private static float[] RandomUnit(Random random, int dim)
-    {
-        var v = new float[dim];
-        for (var i = 0; i < dim; i++)
-        {
-            v[i] = (float)((random.NextDouble() * 2) - 1);
-        }
-
-        EmbeddingMath.NormaliseTokens(v, 1);
-        return v;
-    }
-
     private static EmbeddedVectorIndex Build(Random random, int count, int tokens, int dim, List<float[]> kept)
     {
         var index = new EmbeddedVectorIndex(tokens, dim, capacity: 4);
@@ -25,7 +14,7 @@ public sealed class EmbeddedVectorIndexTests
             var e = new float[tokens * dim];
             for (var k = 0; k < tokens; k++)
             {
-                RandomUnit(random, dim).CopyTo(e, k * dim);
+                TestVectors.RandomUnit(random, dim).CopyTo(e, k * dim);
             }
 
             kept.Add(e);
@@ -42,6 +31,7 @@ public sealed class EmbeddedVectorIndexTests
     [InlineData(1, 40, 300, 48)]
     [InlineData(1, 5, 2, 13)] // not a multiple of the SIMD width: the scalar tails
     [InlineData(1, 3, 1, 704)] // the built-in model's width, odd gallery size
+    [InlineData(2, 8, 40_000, 16)] // storage blocks of 16,384 entries: candidates from three blocks
     public void Search_MatchesBruteForceTopK(int tokens, int k, int galleryHint, int dim)
     {
         var random = new Random(tokens * 1000 + k);
@@ -51,7 +41,7 @@ public sealed class EmbeddedVectorIndexTests
         var proxies = new float[Queries * dim];
         for (var q = 0; q < Queries; q++)
         {
-            RandomUnit(random, dim).CopyTo(proxies, q * dim);
+            TestVectors.RandomUnit(random, dim).CopyTo(proxies, q * dim);
         }
 
         var results = new IndexCandidate[Queries * k];
@@ -80,8 +70,8 @@ public sealed class EmbeddedVectorIndexTests
     public void Search_EqualScoresAtTheCutOfK_KeepTheSmallestKeys_WhateverTheInsertionOrder(int dim, int queries)
     {
         var random = new Random(dim + queries);
-        var copy = RandomUnit(random, dim);
-        var others = Enumerable.Range(0, 40).Select(i => ($"other-{i:D2}", RandomUnit(random, dim))).ToList();
+        var copy = TestVectors.RandomUnit(random, dim);
+        var others = Enumerable.Range(0, 40).Select(i => ($"other-{i:D2}", TestVectors.RandomUnit(random, dim))).ToList();
         // Six copies of one vector, so six exactly equal scores for every query, and a cut at k = 3 through them.
         string[] copies = ["zz/copy", "m/copy", "a/copy-2", "a/copy-10", "B/copy", "photos/copy"];
         string[] expected = ["B/copy", "a/copy-10", "a/copy-2"];
@@ -198,6 +188,106 @@ public sealed class EmbeddedVectorIndexTests
         Assert.Equal(6, removed);
         Assert.Equal(["img0", "img3", "img6", "img9"], Enumerable.Range(0, index.Count).Select(index.KeyOf));
         Assert.Equal(vectors[6], index.EmbeddingOf(2).ToArray());
+    }
+
+    [Fact]
+    public void Retain_AcrossStorageBlocks_MovesEntriesBetweenBlocks()
+    {
+        var vectors = new List<float[]>();
+        var index = Build(new Random(11), 40_000, 2, 8, vectors);
+
+        var removed = index.Retain(i => i % 2 == 1);
+
+        Assert.Equal(20_000, removed);
+        for (var i = 0; i < index.Count; i += 997)
+        {
+            Assert.Equal($"img{(2 * i) + 1}", index.KeyOf(i));
+            Assert.Equal(vectors[(2 * i) + 1], index.EmbeddingOf(i).ToArray());
+        }
+    }
+
+    /// <summary>
+    /// A six-token 768-d gallery (PDF-Embedding's shape) of 300,000 entries holds 1.38e9 floats: past the 32-bit element
+    /// count the old flat arrays overflowed at (262,144 entries), so it must build, persist and load whole, and the entries
+    /// in the last storage blocks must be found by a search.
+    /// </summary>
+    [Fact]
+    public void SixTokenGalleryOf300000_BuildsPersistsLoadsAndSearchesPastThe32BitElementLimit()
+    {
+        const int Tokens = 6, Dim = 768, Count = 300_000;
+        var path = Path.Combine(Path.GetTempPath(), $"icdiff-large-{Guid.NewGuid():N}.bin");
+        try
+        {
+            var (first, last) = (Planted(0), Planted(Count - 1));
+            var embedding = new float[Tokens * Dim];
+            BuildAndSave(first, last, embedding, path);
+            Assert.True(new FileInfo(path).Length > (long)Count * Tokens * Dim * sizeof(float));
+            GC.Collect();
+
+            var loaded = EmbeddedVectorIndex.Load(path);
+
+            Assert.Equal(Count, loaded.Count);
+            Assert.Equal("img299999", loaded.KeyOf(Count - 1));
+            Assert.Equal("s299999", loaded.StampOf(Count - 1));
+            Assert.Equal(last, loaded.EmbeddingOf(Count - 1).ToArray());
+            Assert.Equal(first, loaded.EmbeddingOf(0).ToArray());
+            Assert.Equal(Basis(262_144, embedding), loaded.EmbeddingOf(262_144).ToArray());
+            var queries = new float[2 * Dim];
+            EmbeddingMath.Proxy(last, Tokens, queries.AsSpan(0, Dim));
+            EmbeddingMath.Proxy(first, Tokens, queries.AsSpan(Dim, Dim));
+            var results = new IndexCandidate[2 * 3];
+            var found = new int[2];
+            loaded.Search(queries, 2, 3, results, found);
+            Assert.Equal([3, 3], found);
+            Assert.Equal(Count - 1, results[0].Ordinal);
+            Assert.Equal(1f, results[0].ProxyScore, 1e-4f);
+            Assert.Equal(0, results[3].Ordinal);
+            Assert.Equal(1f, results[3].ProxyScore, 1e-4f);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        // Built in its own frame, so the built index can be collected before the loaded one is allocated.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        static void BuildAndSave(float[] first, float[] last, float[] embedding, string path)
+        {
+            var index = new EmbeddedVectorIndex(Tokens, Dim);
+            for (var i = 0; i < Count; i++)
+            {
+                var e = i == 0 ? first : i == Count - 1 ? last : Basis(i, embedding);
+                index.Add($"img{i:D6}", $"s{i}", e);
+            }
+
+            Assert.Equal(Count, index.Count);
+            index.Save(path);
+        }
+
+        // Every token one basis direction, so filling 1.4e9 floats costs a copy, not a random draw per float.
+        static float[] Basis(int i, float[] buffer)
+        {
+            Array.Clear(buffer);
+            for (var t = 0; t < Tokens; t++)
+            {
+                buffer[(t * Dim) + ((i + (t * 97)) % Dim)] = 1f;
+            }
+
+            return buffer;
+        }
+
+        // Distinct dense entries: unlike the basis ones, no other entry comes near them.
+        static float[] Planted(int seed)
+        {
+            var random = new Random(seed + 1);
+            var e = new float[Tokens * Dim];
+            for (var t = 0; t < Tokens; t++)
+            {
+                TestVectors.RandomUnit(random, Dim).CopyTo(e, t * Dim);
+            }
+
+            return e;
+        }
     }
 
     private static float Dot(float[] a, ReadOnlySpan<float> b)

@@ -58,6 +58,163 @@ public sealed class ImagePipelineTests
         }
     }
 
+    /// <summary>
+    /// The inference stage runs as many batches at once as the embedder says it runs well (within one loop per core),
+    /// and an explicit <see cref="PipelineOptions.InferenceWorkers"/> wins over the embedder. Measured on a stand-in
+    /// embedder that counts the calls inside it (a unit test of the stage's scheduling, not of a model).
+    /// </summary>
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(2, 0)]
+    [InlineData(16, 0)]
+    [InlineData(1, 3)]
+    [InlineData(4, 1)]
+    public async Task InferenceStage_RunsAsManyBatchesAtOnceAsTheEmbedderRunsWell_AndAnExplicitSettingWins(int embedderConcurrency, int inferenceWorkers)
+    {
+        // Enough pool threads that no loop waits for one (the stand-in embedder blocks its thread, as inference does).
+        ThreadPool.GetMinThreads(out var pool, out var io);
+        ThreadPool.SetMinThreads(Math.Max(pool, 32), io);
+        var options = new PipelineOptions { DecodeWorkers = 4, EmbedBatchSize = 2, InferenceWorkers = inferenceWorkers };
+        var expected = inferenceWorkers > 0 ? inferenceWorkers : Math.Clamp(embedderConcurrency, 1, Environment.ProcessorCount);
+        Assert.Equal(expected, options.InferenceWorkersFor(new CountingEmbedder(embedderConcurrency)));
+        await using var pipeline = new ImagePipeline(new BlankDecoder(), options, NullLogger<ImagePipeline>.Instance);
+        using var embedder = new CountingEmbedder(embedderConcurrency);
+        var items = Enumerable.Range(0, 16 * expected * options.EmbedBatchSize).Select(i => new CorpusItem($"{i}.png", $"{i}.png", 1, "stamp")).ToArray();
+
+        var outcomes = await pipeline.ProcessAsync(new PipelineBatch(new OneFileSource(), items, embedder, null), Token);
+
+        Assert.Equal(items.Length, outcomes.Count(o => !o.Skipped && o.Embedding is not null));
+        Assert.Equal(expected, embedder.MostAtOnce);
+    }
+
+    /// <summary>
+    /// Chosen by the pipeline, a second inference starts only while the queue before inference is half full: a model
+    /// much cheaper than decoding (30 ms a batch against 50 ms an image on each of four decoders) mostly runs one batch
+    /// at a time although its embedder could run two, and leaves the cores to the decoders.
+    /// </summary>
+    [Fact]
+    public async Task InferenceStage_ChosenByThePipeline_RunsALightModelOneBatchAtATime()
+    {
+        // The stand-in decoders block their threads: enough pool threads that the inference loops are not starved of
+        // one (a starved loop lets the queue fill, and then a second inference is rightly admitted).
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 32), io);
+        var chosen = await OverlapAsync(new PipelineOptions { DecodeWorkers = 4, EmbedBatchSize = 16 });
+        TestContext.Current.TestOutputHelper?.WriteLine($"batches beside another: {chosen.Overlapped} of {chosen.Calls}");
+        Assert.True(chosen.Overlapped * 4 <= chosen.Calls, $"{chosen.Overlapped} of {chosen.Calls} batches ran beside another");
+
+        static async Task<(int Calls, int Overlapped)> OverlapAsync(PipelineOptions options)
+        {
+            await using var pipeline = new ImagePipeline(new SlowDecoder(TimeSpan.FromMilliseconds(50)), options, NullLogger<ImagePipeline>.Instance);
+            using var embedder = new CountingEmbedder(2, TimeSpan.FromMilliseconds(30));
+            var items = Enumerable.Range(0, 160).Select(i => new CorpusItem($"{i}.png", $"{i}.png", 1, "stamp")).ToArray();
+            var outcomes = await pipeline.ProcessAsync(new PipelineBatch(new OneFileSource(), items, embedder, null), Token);
+            Assert.Equal(items.Length, outcomes.Count(o => !o.Skipped));
+            return (embedder.Calls, embedder.Overlapped);
+        }
+    }
+
+    /// <summary>The gate's rule itself: adaptive, a second batch waits for a backlog; fixed, the width alone counts.</summary>
+    [Fact]
+    public async Task InferenceGate_AdmitsASecondBatchOnlyForABacklog_WhenAdaptive_AndUpToItsWidthWhenFixed()
+    {
+        var waiting = 0;
+        var adaptive = new InferenceGate(2, adaptive: true, () => Volatile.Read(ref waiting), backlog: 32);
+        var recheck = TimeSpan.FromMilliseconds(5);
+        await adaptive.EnterAsync(recheck, Token);
+        var second = adaptive.EnterAsync(recheck, Token);
+        await Task.Delay(100, Token);
+        Assert.False(second.IsCompleted);
+        Volatile.Write(ref waiting, 32);
+        await second.WaitAsync(TimeSpan.FromSeconds(5), Token);
+        var third = adaptive.EnterAsync(recheck, Token);
+        await Task.Delay(100, Token);
+        Assert.False(third.IsCompleted);
+        adaptive.Exit();
+        await third.WaitAsync(TimeSpan.FromSeconds(5), Token);
+
+        // With no backlog a parked batch still runs as soon as the running one ends.
+        Volatile.Write(ref waiting, 0);
+        adaptive.Exit();
+        adaptive.Exit();
+        await adaptive.EnterAsync(recheck, Token);
+        var next = adaptive.EnterAsync(recheck, Token);
+        await Task.Delay(50, Token);
+        Assert.False(next.IsCompleted);
+        adaptive.Exit();
+        await next.WaitAsync(TimeSpan.FromSeconds(5), Token);
+
+        var fixedWidth = new InferenceGate(3, adaptive: false, () => 0, backlog: 32);
+        for (var i = 0; i < 3; i++)
+        {
+            await fixedWidth.EnterAsync(recheck, Token).WaitAsync(TimeSpan.FromSeconds(5), Token);
+        }
+
+        var fourth = fixedWidth.EnterAsync(recheck, Token);
+        await Task.Delay(100, Token);
+        Assert.False(fourth.IsCompleted);
+        fixedWidth.Exit();
+        await fourth.WaitAsync(TimeSpan.FromSeconds(5), Token);
+    }
+
+    private sealed class SlowDecoder(TimeSpan cost) : IImageDecoder
+    {
+        public DecodeResult Decode(ReadOnlySpan<byte> encoded, PreprocessSpec spec, Span<float> destination)
+        {
+            Thread.Sleep(cost);
+            destination[..spec.TensorLength].Clear();
+            return DecodeResult.Ok(1, 1);
+        }
+    }
+
+    /// <summary>Gives a fixed embedding after a delay (50 ms unless told), and records how many calls were inside it at once.</summary>
+    private sealed class CountingEmbedder(int concurrentBatches, TimeSpan? cost = null) : IEmbedder
+    {
+        private int _inside;
+        private int _most;
+        private int _calls;
+        private int _overlapped;
+
+        public ModelManifest Manifest { get; } = new("counting", "none.onnx", "pixels", new PreprocessSpec(2, 2, ResizeMode.Squash, 2, PreprocessSpec.ImageNetMean, PreprocessSpec.ImageNetStd), "out", 1, Dim, Rule, null);
+
+        public string Fingerprint => "counting";
+
+        public int ConcurrentBatches => concurrentBatches;
+
+        public int MostAtOnce => Volatile.Read(ref _most);
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        /// <summary>Calls that began while another was inside.</summary>
+        public int Overlapped => Volatile.Read(ref _overlapped);
+
+        public void Embed(Memory<float> inputs, int count, Memory<float> outputs)
+        {
+            var now = Interlocked.Increment(ref _inside);
+            Interlocked.Increment(ref _calls);
+            if (now > 1)
+            {
+                Interlocked.Increment(ref _overlapped);
+            }
+
+            for (var seen = Volatile.Read(ref _most); now > seen && Interlocked.CompareExchange(ref _most, now, seen) != seen; seen = Volatile.Read(ref _most))
+            {
+            }
+
+            Thread.Sleep(cost ?? TimeSpan.FromMilliseconds(50));
+            for (var i = 0; i < count; i++)
+            {
+                Image.CopyTo(outputs.Span.Slice(i * Dim, Dim));
+            }
+
+            Interlocked.Decrement(ref _inside);
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
     private static float[] Unit(float[] v)
     {
         EmbeddingMath.NormaliseTokens(v, 1);

@@ -43,6 +43,24 @@ from ORLEANS_CLUSTER_ID under Kubernetes hosting, so Icdiff__Cluster__ClusterId 
   valueFrom: { secretKeyRef: { name: {{ .Values.redis.existingSecret | quote }}, key: {{ .Values.redis.secretKey | quote }} } }
 - name: Icdiff__Silo__DataDirectory
   value: {{ .Values.data.mountPath | quote }}
+- name: Icdiff__Index__Kind
+  value: {{ .Values.index.kind | quote }}
+- name: Icdiff__Index__Partitions
+  value: {{ .Values.index.partitions | quote }}
+- name: Icdiff__Index__TokenCacheMegabytes
+  value: {{ .Values.index.tokenCacheMegabytes | quote }}
+{{- if eq .Values.index.kind "milvus" }}
+- name: Icdiff__Milvus__Uri
+  value: {{ required "milvus.uri is required with index.kind milvus" .Values.milvus.uri | quote }}
+- name: Icdiff__Milvus__Collection
+  value: {{ .Values.milvus.collection | quote }}
+- name: Icdiff__Milvus__IndexType
+  value: {{ .Values.milvus.indexType | quote }}
+{{- if .Values.milvus.existingSecret }}
+- name: Icdiff__Milvus__Token
+  valueFrom: { secretKeyRef: { name: {{ .Values.milvus.existingSecret | quote }}, key: {{ .Values.milvus.secretKey | quote }} } }
+{{- end }}
+{{- end }}
 {{- if .Values.history.existingSecret }}
 - name: Icdiff__History__Postgres
   valueFrom: { secretKeyRef: { name: {{ .Values.history.existingSecret | quote }}, key: {{ .Values.history.secretKey | quote }} } }

@@ -12,18 +12,18 @@ internal static class AuditCommand
         var gallery = new Option<string>("--gallery") { Description = "Gallery (training / reference) images: a folder, az://account/container[/prefix], or a manifest (.csv, .jsonl, .parquet).", Required = true };
         var generated = new Option<string[]>("--generated") { Description = "A model's generated images: <model>=<folder | az://... | manifest[#model=name]>. Repeat per model.", AllowMultipleArgumentsPerToken = false };
         var generatedManifest = new Option<string?>("--generated-manifest") { Description = "A manifest whose 'model' column names the model of each row: one corpus per model." };
-        var cluster = new Option<string?>("--cluster") { Description = "Submit the run to a running cluster through its Redis (host:port[,options]) instead of an embedded silo." };
-        var clusterId = new Option<string>("--cluster-id") { Description = "The cluster's id (Icdiff__Cluster__ClusterId of its silos).", DefaultValueFactory = _ => "icdiff" };
+        var cluster = new ClusterTargetOptions("Submit the run to a running cluster through its Redis (host:port[,options]) instead of an embedded silo.", required: false);
         var common = new CommonAuditOptions();
-        var command = new Command("audit", "Audit generated images against a gallery and report each model's replication ratio.") { gallery, generated, generatedManifest, cluster, clusterId };
+        var command = new Command("audit", "Audit generated images against a gallery and report each model's replication ratio.") { gallery, generated, generatedManifest };
+        cluster.AddTo(command);
         common.AddTo(command);
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
             var models = await AuditSession.ParseGeneratedAsync(parse.GetValue(generated) ?? [], parse.GetValue(generatedManifest), ct);
             var request = common.ToRequest(parse, parse.GetValue(gallery)!, models);
             await AuditSession.ValidateAsync(request, ct);
-            var report = parse.GetValue(cluster) is { } redis
-                ? await AuditSession.RunOnClusterAsync(request, redis, parse.GetValue(clusterId)!, ct)
+            var report = cluster.Read(parse) is { } target
+                ? await AuditSession.RunOnClusterAsync(request, target, ct)
                 : await AuditSession.RunAsync(request, common.DataDirectory(parse), ct);
             var outDirectory = common.OutDirectory(parse, "icdiff-report");
             await AuditSession.WriteReportAsync(report, request, outDirectory, ct);

@@ -37,7 +37,7 @@ internal static class BenchCommand
     public static Command Create()
     {
         var (work, model, repeat, output) = CommonOptions("bench.json");
-        var command = new Command("bench", "Measure decode, embedding, search and the whole audit against baselines run alongside.") { work, model, repeat, output, CreateAudit(), RecallCommand.Create(), MemoryCommand.Create(), ScaleOutCommand.Create() };
+        var command = new Command("bench", "Measure decode, embedding, search and the whole audit against baselines run alongside.") { work, model, repeat, output, CreateAudit(), CreateSearch(), RecallCommand.Create(), MemoryCommand.Create(), ScaleOutCommand.Create(), ScaleCommand.Create(), ScaleSilo.Create() };
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
             var folder = Path.GetFullPath(parse.GetValue(work)!);
@@ -49,7 +49,7 @@ internal static class BenchCommand
 
             figures["decode"] = BenchDecode(files, embedder.Manifest.Preprocess, repeats);
             figures["embed"] = BenchEmbed(embedder, parse.GetValue(model)!, services.GetRequiredService<Microsoft.Extensions.Options.IOptions<OnnxOptions>>().Value, repeats);
-            figures["search"] = BenchSearch(embedder.Manifest.OutputDim, repeats);
+            figures["search"] = BenchSearch(DefaultSearchShapes(embedder.Manifest.OutputDim), repeats, folder);
             figures["audit"] = await BenchAuditAsync(folder, parse.GetValue(model)!, repeats, ct);
             await WriteFiguresAsync(figures, parse.GetValue(output) ?? Path.Combine(folder, "bench.json"), ct);
             return 0;
@@ -73,6 +73,47 @@ internal static class BenchCommand
         }));
         return command;
     }
+
+    /// <summary><c>bench search</c>: exact search alone against NumPy and FAISS, on the default shapes or those given.</summary>
+    private static Command CreateSearch()
+    {
+        var (work, model, repeat, output) = CommonOptions("bench-search.json");
+        var shapes = new Option<string?>("--shapes") { Description = "Comma-separated QUERIESxGALLERYxDIM shapes (default: 256 x 20,000 x the model's width, and 1,024 x 200,000 x 768)." };
+        var command = new Command("search", "Measure only exact top-k search against NumPy (naming its BLAS) and FAISS IndexFlatIP on the same vectors.") { work, model, repeat, output, shapes };
+        command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
+        {
+            var folder = Path.GetFullPath(parse.GetValue(work)!);
+            var chosen = parse.GetValue(shapes) is { } text ? ParseShapes(text) : DefaultSearchShapes(ModelDim(parse.GetValue(model)!));
+            var figures = MachineFigures();
+            figures["search"] = BenchSearch(chosen, Math.Max(1, parse.GetValue(repeat)), folder);
+            await WriteFiguresAsync(figures, parse.GetValue(output) ?? Path.Combine(folder, "bench-search.json"), ct);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static int ModelDim(string model)
+    {
+        using var services = CliServices.CreateWorkerServices();
+        return services.GetRequiredService<ModelCatalog>().Get(model).Manifest.OutputDim;
+    }
+
+    internal static (int Queries, int Gallery, int Dim)[] ParseShapes(string text) => [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(shape =>
+    {
+        var parts = shape.Split('x');
+        if (parts.Length != 3 || !parts.All(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is > 0 and <= 10_000_000))
+        {
+            throw new CliError($"--shapes: '{shape}' is not QUERIESxGALLERYxDIM (three positive whole numbers, e.g. 256x20000x704).");
+        }
+
+        var (q, g, d) = (int.Parse(parts[0], CultureInfo.InvariantCulture), int.Parse(parts[1], CultureInfo.InvariantCulture), int.Parse(parts[2], CultureInfo.InvariantCulture));
+        if ((long)g * d > 1L << 31)
+        {
+            throw new CliError($"--shapes: '{shape}' needs {(long)g * d * 4 >> 20} MiB of gallery vectors; at most {(1L << 33) >> 20} MiB.");
+        }
+
+        return (q, g, d);
+    })];
 
     private static (Option<string> Work, Option<string> Model, Option<int> Repeat, Option<string?> Output) CommonOptions(string defaultOutput) =>
     (
@@ -217,46 +258,154 @@ internal static class BenchCommand
         return figures;
     }
 
-    private static object BenchSearch(int dim, int repeats)
+    /// <summary>The shapes <c>bench</c> measures exact search on: the model's proxy width, and a gallery ten times larger at 768.</summary>
+    internal static (int Queries, int Gallery, int Dim)[] DefaultSearchShapes(int modelDim) => [(256, 20_000, modelDim), (1_024, 200_000, 768)];
+
+    /// <summary>
+    /// Exact top-16 search on each shape, ours against NumPy (matrix product + partial sort, on whichever BLAS numpy
+    /// is linked to: reported, and with the reference BLAS given no ratio, for it is no baseline) and FAISS
+    /// <c>IndexFlatIP</c>, all on the same vectors and the same number of threads (this machine's cores), so the
+    /// ratios are per core. Agreement: the share of our top-k ids each baseline also returns.
+    /// </summary>
+    internal static object BenchSearch((int Queries, int Gallery, int Dim)[] shapes, int repeats, string work)
     {
-        const int Gallery = 20_000;
-        const int Queries = 256;
         const int K = 16;
-        var random = new Random(2);
-        var index = new EmbeddedVectorIndex(1, dim, Gallery);
-        var vector = new float[dim];
-        for (var i = 0; i < Gallery; i++)
+        var peak = MeasurePeakGflops();
+        var threads = Environment.ProcessorCount;
+        var figures = new List<object>();
+        foreach (var (queryCount, galleryCount, dim) in shapes)
         {
-            for (var j = 0; j < dim; j++)
+            var folder = Directory.CreateDirectory(Path.Combine(work, "search", string.Create(CultureInfo.InvariantCulture, $"{queryCount}x{galleryCount}x{dim}"))).FullName;
+            var random = new Random(2);
+            var index = new EmbeddedVectorIndex(1, dim, galleryCount);
+            var vector = new float[dim];
+            using (var gallery = new BinaryWriter(File.Create(Path.Combine(folder, "gallery.f32"))))
             {
-                vector[j] = (float)(random.NextDouble() - 0.5);
+                for (var i = 0; i < galleryCount; i++)
+                {
+                    for (var j = 0; j < dim; j++)
+                    {
+                        vector[j] = (float)(random.NextDouble() - 0.5);
+                    }
+
+                    EmbeddingMath.NormaliseTokens(vector, 1);
+                    index.Add(i.ToString(CultureInfo.InvariantCulture), string.Empty, vector);
+                    foreach (var value in vector)
+                    {
+                        gallery.Write(value);
+                    }
+                }
             }
 
-            EmbeddingMath.NormaliseTokens(vector, 1);
-            index.Add(i.ToString(CultureInfo.InvariantCulture), string.Empty, vector);
+            var queries = new float[queryCount * dim];
+            for (var i = 0; i < queries.Length; i++)
+            {
+                queries[i] = (float)(random.NextDouble() - 0.5);
+            }
+
+            File.WriteAllBytes(Path.Combine(folder, "queries.f32"), System.Runtime.InteropServices.MemoryMarshal.AsBytes(queries.AsSpan()).ToArray());
+            var results = new IndexCandidate[queryCount * K];
+            var found = new int[queryCount];
+            var flops = 2.0 * queryCount * galleryCount * dim;
+            index.Search(queries, queryCount, K, results, found);
+            var seconds = MedianOf(Enumerable.Range(0, repeats).Select(_ =>
+            {
+                var clock = Stopwatch.StartNew();
+                index.Search(queries, queryCount, K, results, found);
+                return clock.Elapsed.TotalSeconds;
+            }));
+            var ours = flops / seconds / 1e9;
+            var ourIds = Enumerable.Range(0, queryCount).Select(q => results.AsSpan(q * K, found[q]).ToArray().Select(c => int.Parse(index.KeyOf(c.Ordinal), CultureInfo.InvariantCulture)).ToHashSet()).ToArray();
+
+            var environment = new Dictionary<string, string> { ["OPENBLAS_NUM_THREADS"] = $"{threads}", ["OMP_NUM_THREADS"] = $"{threads}" };
+            var run = RunPython(Path.Combine(ToolsFolder(), "bench", "search_baselines.py"),
+                ["--gallery", Path.Combine(folder, "gallery.f32"), "--queries", Path.Combine(folder, "queries.f32"), "--dim", $"{dim}", "--k", $"{K}", "--threads", $"{threads}", "--repeat", $"{repeats}"], environment);
+            var numpy = SearchBaseline.FromNumpy(run, flops, Path.Combine(folder, "ids-numpy.i32"), ourIds, K);
+            var faiss = SearchBaseline.FromFaiss(run, flops, Path.Combine(folder, "ids-faiss.i32"), ourIds, K);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Exact top-{K} search, {queryCount} queries x {galleryCount} x {dim}, {threads} threads each: ours {ours:0.0} GFLOP/s; {numpy.Describe(ours)}; {faiss.Describe(ours)}; machine FMA peak (measured) {peak:0.0} GFLOP/s"));
+            figures.Add(new
+            {
+                queries = queryCount, gallery = galleryCount, dim, k = K, threads, oursGflops = ours, oursSeconds = seconds,
+                numpy = numpy.Json(ours), faiss = faiss.Json(ours), machinePeakGflops = peak,
+            });
+            Directory.Delete(folder, recursive: true);
         }
 
-        var queries = new float[Queries * dim];
-        for (var i = 0; i < queries.Length; i++)
+        return figures;
+    }
+
+    /// <summary>One baseline's figures from search_baselines.py: its name and version, GFLOP/s, agreement, or why it has none.</summary>
+    private sealed record SearchBaseline(string Name, string? Provenance, double? Gflops, double? Agreement, string? NoRatio)
+    {
+        public static SearchBaseline FromNumpy(JsonElement? run, double flops, string idsFile, HashSet<int>[] ours, int k)
         {
-            queries[i] = (float)(random.NextDouble() - 0.5);
+            if (run is not { } r || !r.TryGetProperty("numpy", out var numpy))
+            {
+                return new("NumPy", null, null, null, "search_baselines.py failed (its error is printed above)");
+            }
+
+            var blas = numpy.GetProperty("blas");
+            var kind = blas.GetProperty("kind").GetString();
+            var library = blas.GetProperty("library").ValueKind == JsonValueKind.String ? blas.GetProperty("library").GetString() : "no BLAS library mapped";
+            var version = blas.GetProperty("version").ValueKind == JsonValueKind.String ? " " + blas.GetProperty("version").GetString() : string.Empty;
+            var provenance = $"NumPy {r.GetProperty("numpyVersion").GetString()} on {kind} BLAS ({library}{version})";
+            var noRatio = kind == "openblas" || kind == "mkl" || kind == "blis"
+                ? null
+                : kind == "reference" ? "the reference BLAS is no baseline (apt-get install libopenblas0-pthread, or run tools/bench/install-baselines.sh)" : "its BLAS could not be identified";
+            return new("NumPy", provenance, flops / numpy.GetProperty("median").GetDouble() / 1e9, AgreementOf(idsFile, ours, k), noRatio);
         }
 
-        var results = new IndexCandidate[Queries * K];
-        var found = new int[Queries];
-        var flops = 2.0 * Queries * Gallery * dim;
-        var seconds = MedianOf(Enumerable.Range(0, repeats).Select(_ =>
+        public static SearchBaseline FromFaiss(JsonElement? run, double flops, string idsFile, HashSet<int>[] ours, int k)
         {
-            var clock = Stopwatch.StartNew();
-            index.Search(queries, Queries, K, results, found);
-            return clock.Elapsed.TotalSeconds;
-        }));
-        var ours = flops / seconds / 1e9;
-        var numpy = RunPython("-c", [$"import numpy as np, time, json, statistics\ng=np.random.rand({Gallery},{dim}).astype(np.float32)-0.5\nq=np.random.rand({Queries},{dim}).astype(np.float32)-0.5\nts=[]\nfor _ in range({repeats}):\n    s=time.perf_counter(); sc=q@g.T; np.argpartition(-sc,{K},axis=1)[:,:{K}]; ts.append(time.perf_counter()-s)\nprint(json.dumps({{'seconds': statistics.median(ts)}}))"]);
-        double? numpyGflops = numpy is { } n ? flops / n.GetProperty("seconds").GetDouble() / 1e9 : null;
-        var peak = MeasurePeakGflops();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Exact top-{K} search, {Queries} queries x {Gallery} x {dim}: ours {ours:0.0} GFLOP/s, NumPy {Show(numpyGflops, "0.0")} GFLOP/s, ratio {Ratio(ours, numpyGflops)}; machine FMA peak (measured) {peak:0.0} GFLOP/s"));
-        return new { gallery = Gallery, queries = Queries, dim, k = K, oursGflops = ours, numpyGflops, ratio = numpyGflops is { } v ? ours / v : (double?)null, machinePeakGflops = peak };
+            if (run is not { } r || !r.TryGetProperty("faiss", out var faiss))
+            {
+                return new("FAISS IndexFlatIP", null, null, null, "the baseline script did not run");
+            }
+
+            if (faiss.TryGetProperty("unavailable", out var why))
+            {
+                return new("FAISS IndexFlatIP", null, null, null, why.GetString());
+            }
+
+            // FAISS multiplies through the same process's BLAS: on the reference BLAS it is no baseline either.
+            var blas = r.TryGetProperty("numpy", out var numpy) ? numpy.GetProperty("blas").GetProperty("kind").GetString() : "unknown";
+            var noRatio = blas is "openblas" or "mkl" or "blis" ? null : $"FAISS ran on the {blas} BLAS, which is no baseline (run tools/bench/install-baselines.sh)";
+            return new("FAISS IndexFlatIP", $"FAISS {faiss.GetProperty("version").GetString()} IndexFlatIP on {blas} BLAS, {faiss.GetProperty("threads").GetInt32()} threads", flops / faiss.GetProperty("median").GetDouble() / 1e9, AgreementOf(idsFile, ours, k), noRatio);
+        }
+
+        public string Describe(double ours) => Gflops is not { } g
+            ? $"{Name}: none ({NoRatio})"
+            : NoRatio is not null
+                ? string.Create(CultureInfo.InvariantCulture, $"{Provenance} {g:0.0} GFLOP/s, no ratio: {NoRatio}")
+                : string.Create(CultureInfo.InvariantCulture, $"{Provenance} {g:0.0} GFLOP/s, ratio {ours / g:0.00}, top-k agreement {Agreement:P1}");
+
+        public object Json(double ours) => new { provenance = Provenance, gflops = Gflops, ratio = Gflops is { } g && NoRatio is null ? ours / g : (double?)null, agreement = Agreement, noRatio = NoRatio };
+
+        /// <summary>The share of our top-k ids the baseline also returned, over all queries (ties at the k-th score may differ).</summary>
+        private static double? AgreementOf(string idsFile, HashSet<int>[] ours, int k)
+        {
+            if (!File.Exists(idsFile))
+            {
+                return null;
+            }
+
+            var bytes = File.ReadAllBytes(idsFile);
+            var ids = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(bytes);
+            long shared = 0;
+            long total = 0;
+            for (var q = 0; q < ours.Length && (q + 1) * k <= ids.Length; q++)
+            {
+                foreach (var id in ids.Slice(q * k, k))
+                {
+                    shared += ours[q].Contains(id) ? 1 : 0;
+                }
+
+                total += ours[q].Count;
+            }
+
+            return total == 0 ? null : shared / (double)total;
+        }
     }
 
     /// <summary>
@@ -279,27 +428,46 @@ internal static class BenchCommand
         var files = gallery.Concat(generated).ToArray();
         var request = new AuditRequest(Path.Combine(folder, "audit-gallery"), [new ModelCorpus("generated", Path.Combine(folder, "audit-generated"))], model, ReplicaCriterion.DefaultMinLevel, ReplicaCriterion.DefaultCandidates, 64);
         var cores = Environment.ProcessorCount;
-        List<(string Name, string Description, int DecodeWorkers, int? InferenceThreads)> layouts = [("shared", $"decoders and inference both on all {cores} cores (the defaults)", cores, null)];
+        // "default" is what a silo does unconfigured; the others are the layouts one would otherwise set by hand.
+        List<(string Name, string Description, int? DecodeWorkers, int? InferenceThreads, int? InferenceWorkers)> layouts = [("default", $"the defaults: {cores} decoders, one inference at a time over every core", null, null, null)];
         if (cores > 1)
         {
-            layouts.Add(("shared-1", $"{cores} decoders, inference on 1 thread (the setting for a light model on CPU-only silos)", cores, 1));
-            layouts.Add(("split", $"{cores - 1} decoder(s), inference on 1 thread: each stage on its own core(s)", cores - 1, 1));
+            layouts.Add(("per-core", $"{cores} decoders, inferences on 1 thread each, up to {cores} at once as the queue backs up (Icdiff__Onnx__IntraOpThreads=1)", null, 1, null));
+            layouts.Add(("shared-1", $"{cores} decoders, one inference at a time on 1 thread", cores, 1, 1));
+            layouts.Add(("split", $"{cores - 1} decoder(s), one inference at a time on 1 thread: each stage on its own core(s)", cores - 1, 1, 1));
         }
 
         var decoder = new SkiaImageDecoder(new DecoderOptions());
         var results = new List<object>();
         Console.WriteLine($"Embedded audit: {images} images (gallery {gallery.Length}, generated {generated.Length}), median of {repeats}; each repetition measures decode, embed and the audit back to back:");
-        foreach (var (name, description, decodeWorkers, inferenceThreads) in layouts)
+        foreach (var (name, description, decodeSetting, threadSetting, workerSetting) in layouts)
         {
-            Dictionary<string, string?> overrides = new() { [$"{PipelineOptions.SectionName}:{nameof(PipelineOptions.DecodeWorkers)}"] = decodeWorkers.ToString(CultureInfo.InvariantCulture) };
-            if (inferenceThreads is { } threads)
+            Dictionary<string, string?> overrides = [];
+            if (decodeSetting is { } d)
             {
-                overrides[$"{OnnxOptions.SectionName}:{nameof(OnnxOptions.IntraOpThreads)}"] = threads.ToString(CultureInfo.InvariantCulture);
+                overrides[$"{PipelineOptions.SectionName}:{nameof(PipelineOptions.DecodeWorkers)}"] = d.ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (threadSetting is { } t)
+            {
+                overrides[$"{OnnxOptions.SectionName}:{nameof(OnnxOptions.IntraOpThreads)}"] = t.ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (workerSetting is { } w)
+            {
+                overrides[$"{PipelineOptions.SectionName}:{nameof(PipelineOptions.InferenceWorkers)}"] = w.ToString(CultureInfo.InvariantCulture);
             }
 
             await using var services = CliServices.CreateWorkerServices(overrides);
             var embedder = services.GetRequiredService<ModelCatalog>().Get(model);
-            var batch = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PipelineOptions>>().Value.EmbedBatchSize;
+            var pipelineOptions = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PipelineOptions>>().Value;
+            var onnxOptions = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<OnnxOptions>>().Value;
+            var batch = pipelineOptions.EmbedBatchSize;
+            // The layout as the silo will run it, whether chosen or set.
+            var decodeWorkers = pipelineOptions.EffectiveDecodeWorkers;
+            var inferenceThreads = onnxOptions.IntraOpThreads > 0 ? onnxOptions.IntraOpThreads : cores;
+            var inferenceWorkers = pipelineOptions.InferenceWorkersFor(embedder);
+            var chosen = string.Create(CultureInfo.InvariantCulture, $"{decodeWorkers} decoder(s), up to {inferenceWorkers} inference(s) at once{(pipelineOptions.InferenceWorkers == 0 && inferenceWorkers > 1 ? " (a further one while the queue backs up)" : string.Empty)} on {inferenceThreads} thread(s) each");
             var spec = embedder.Manifest.Preprocess;
             var input = RandomInput(batch * spec.TensorLength);
 
@@ -353,14 +521,15 @@ internal static class BenchCommand
             var decode = MedianOf(samples.Select(s => s.Decode));
             var embed = MedianOf(samples.Select(s => s.Embed));
             var toSlowest = MedianOf(samples.Select(s => s.Audit / Math.Min(s.Decode, s.Embed)));
-            // Core-seconds per image: cores/decode for decoding on every core, threads/embed for inference on that many threads.
-            var embedThreads = (double)(inferenceThreads ?? cores);
+            // Core-seconds per image: cores/decode for decoding on every core, threads/embed for inference on that many
+            // threads (the embed rate is one inference at a time; inferences side by side each take their threads).
+            var embedThreads = (double)Math.Min(inferenceThreads, cores);
             var sharesCores = decodeWorkers == cores;
             var toSharedCeiling = MedianOf(samples.Select(s => s.Audit / (1 / ((1 / s.Decode) + (embedThreads / (cores * s.Embed))))));
             var busyCores = MedianOf(samples.Select(s => s.Busy));
             var gcPause = MedianOf(samples.Select(s => s.GcPauseMs));
             var allocatedMb = MedianOf(samples.Select(s => s.AllocatedMb));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name}: {description}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name}: {description} -> {chosen}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    audit {rate:0} img/s (silo start {startup.TotalSeconds:0.0} s not counted), cores {busyCores * 100:0}% busy, GC pauses {gcPause:0} ms, {allocatedMb:0} MB allocated; decode ({decodeWorkers} worker(s)) {decode:0} img/s, embed {embed:0} img/s -> audit / slowest stage = {toSlowest:0.00}"));
             if (sharesCores)
             {
@@ -371,8 +540,10 @@ internal static class BenchCommand
             {
                 layout = name,
                 description,
+                chosen,
                 decodeWorkers,
                 inferenceThreads,
+                inferenceWorkers,
                 images,
                 imagesPerSecond = rate,
                 decodePerSecond = decode,
@@ -480,9 +651,14 @@ internal static class BenchCommand
         return present.Count == 0 ? null : MedianOf(present);
     }
 
-    private static JsonElement? RunPython(string script, string[] args)
+    private static JsonElement? RunPython(string script, string[] args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         // Some machines pin OpenBLAS to a conservative kernel through these; a baseline must run at full speed.
         start.Environment.Remove("OPENBLAS_CORETYPE");
         start.Environment.Remove("OPENBLAS_L2_SIZE");
@@ -513,7 +689,7 @@ internal static class BenchCommand
         }
     }
 
-    private static string ToolsFolder()
+    internal static string ToolsFolder()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

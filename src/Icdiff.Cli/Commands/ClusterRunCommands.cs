@@ -14,15 +14,15 @@ internal static class ClusterRunCommands
     public static Command CreateStatus()
     {
         var runId = new Argument<string>("run") { Description = "The run id printed when the run was submitted." };
-        var cluster = new Option<string>("--cluster") { Description = "The cluster's Redis (host:port[,options]).", Required = true };
-        var clusterId = new Option<string>("--cluster-id") { Description = "The cluster's id.", DefaultValueFactory = _ => "icdiff" };
+        var cluster = new ClusterTargetOptions("The cluster's Redis (host:port[,options]).", required: true);
         var follow = new Option<bool>("--follow") { Description = "Follow the run to its end and write its report." };
         var output = new Option<string?>("--out") { Description = "Folder for the report when following." };
-        var command = new Command("status", "Show a cluster run's progress; --follow waits for its end and writes the report.") { runId, cluster, clusterId, follow, output };
+        var command = new Command("status", "Show a cluster run's progress; --follow waits for its end and writes the report.") { runId, follow, output };
+        cluster.AddTo(command);
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
             var id = parse.GetValue(runId)!;
-            await using var connection = await ClusterConnection.ConnectAsync(parse.GetValue(cluster)!, parse.GetValue(clusterId)!, ct);
+            await using var connection = await ClusterConnection.ConnectAsync(cluster.Read(parse)!, ct);
             var run = connection.Grains.GetGrain<IAuditRunGrain>(id);
             // The first call activates the run grain, which resumes a run its cluster lost mid-way.
             var request = await ClusterRetry.RunAsync(run.GetRequestAsync, ct) ?? throw new CliError($"no run '{id}' on this cluster.");
@@ -53,13 +53,13 @@ internal static class ClusterRunCommands
     public static Command CreateScheduleRun()
     {
         var name = new Argument<string>("schedule") { Description = "The schedule's name (Icdiff:Scheduling:Schedules:<name> in the silos' settings)." };
-        var cluster = new Option<string>("--cluster") { Description = "The cluster's Redis (host:port[,options]).", Required = true };
-        var clusterId = new Option<string>("--cluster-id") { Description = "The cluster's id.", DefaultValueFactory = _ => "icdiff" };
-        var command = new Command("schedule-run", "Start a run of a configured schedule now, over the images new since its last run (a Kubernetes CronJob calls this). Exit 3 when one is already under way.") { name, cluster, clusterId };
+        var cluster = new ClusterTargetOptions("The cluster's Redis (host:port[,options]).", required: true);
+        var command = new Command("schedule-run", "Start a run of a configured schedule now, over the images new since its last run (a Kubernetes CronJob calls this). Exit 3 when one is already under way.") { name };
+        cluster.AddTo(command);
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
             var schedule = parse.GetValue(name)!;
-            await using var connection = await ClusterConnection.ConnectAsync(parse.GetValue(cluster)!, parse.GetValue(clusterId)!, ct);
+            await using var connection = await ClusterConnection.ConnectAsync(cluster.Read(parse)!, ct);
             string? runId;
             try
             {
@@ -85,13 +85,13 @@ internal static class ClusterRunCommands
     public static Command CreateCancel()
     {
         var runId = new Argument<string>("run") { Description = "The run id." };
-        var cluster = new Option<string>("--cluster") { Description = "The cluster's Redis (host:port[,options]).", Required = true };
-        var clusterId = new Option<string>("--cluster-id") { Description = "The cluster's id.", DefaultValueFactory = _ => "icdiff" };
-        var command = new Command("cancel", "Cancel a cluster run: nothing new is dispatched; shards in flight finish and are kept.") { runId, cluster, clusterId };
+        var cluster = new ClusterTargetOptions("The cluster's Redis (host:port[,options]).", required: true);
+        var command = new Command("cancel", "Cancel a cluster run: nothing new is dispatched; shards in flight finish and are kept.") { runId };
+        cluster.AddTo(command);
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
             var id = parse.GetValue(runId)!;
-            await using var connection = await ClusterConnection.ConnectAsync(parse.GetValue(cluster)!, parse.GetValue(clusterId)!, ct);
+            await using var connection = await ClusterConnection.ConnectAsync(cluster.Read(parse)!, ct);
             var run = connection.Grains.GetGrain<IAuditRunGrain>(id);
             if (await run.GetRequestAsync() is null)
             {

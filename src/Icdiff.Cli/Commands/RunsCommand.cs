@@ -40,24 +40,24 @@ internal static class RunsCommand
     {
         var runId = new Argument<string>("run") { Description = "The run id printed when the run started (see `icdiff runs`)." };
         var dataDir = new Option<string?>("--data-dir") { Description = "The data directory the run was started with (embedded runs)." };
-        var cluster = new Option<string?>("--cluster") { Description = "The cluster's Redis (host:port[,options]), for a run submitted to a cluster." };
-        var clusterId = new Option<string>("--cluster-id") { Description = "The cluster's id.", DefaultValueFactory = _ => "icdiff" };
+        var cluster = new ClusterTargetOptions("The cluster's Redis (host:port[,options]), for a run submitted to a cluster.", required: false);
         var retryFailed = new Option<bool>("--retry-failed") { Description = "Also re-run the items the run skipped (read or decode failures); items with a result are kept." };
         var output = new Option<string?>("--out") { Description = "Folder for report.json, matches.csv and report.html." };
         var command = new Command(
             "resume",
             "Carry an interrupted, failed or cancelled run to its end (only items not yet recorded are processed) and write its report; --retry-failed re-runs its skipped items.")
         {
-            runId, dataDir, cluster, clusterId, retryFailed, output,
+            runId, dataDir, retryFailed, output,
         };
+        cluster.AddTo(command);
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
             var id = parse.GetValue(runId)!;
             var retry = parse.GetValue(retryFailed);
             var outDirectory = Path.GetFullPath(parse.GetValue(output) ?? "icdiff-report");
-            if (parse.GetValue(cluster) is { } redis)
+            if (cluster.Read(parse) is { } target)
             {
-                await using var connection = await ClusterConnection.ConnectAsync(redis, parse.GetValue(clusterId)!, ct);
+                await using var connection = await ClusterConnection.ConnectAsync(target, ct);
                 var clusterRun = connection.Grains.GetGrain<IAuditRunGrain>(id);
                 var clusterRequest = await ClusterRetry.RunAsync(clusterRun.GetRequestAsync, ct) ?? throw new CliError($"no run '{id}' on this cluster.");
                 return await ResumeAndReportAsync(connection.Grains, id, clusterRequest, retry, outDirectory, ct);

@@ -485,6 +485,10 @@ internal sealed partial class HelmChartRenderer
                 return a[0] is IDictionary<string, object?> map && map.ContainsKey(Str(a[1]));
             case ("not", 1):
                 return !Truthy(a[0]);
+            case ("eq", 2):
+                return Equals(a[0], a[1]) || (a[0] is string or null && a[1] is string or null && Str(a[0]) == Str(a[1]));
+            case ("required", 2):
+                return Truthy(a[1]) ? a[1] : throw new HelmTemplateException($"execution error: {Str(a[0])}");
             case ("fail", 1):
                 throw new HelmTemplateException(Str(a[0]));
             default:

@@ -1,0 +1,407 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using System.Text;
+using Icdiff.Core;
+
+namespace Icdiff.Index.Embedded;
+
+/// <summary>A candidate of a half-precision partition: its ordinal there and its float16 proxy cosine.</summary>
+public readonly record struct ApproximateCandidate(int Ordinal, float ApproximateScore);
+
+/// <summary>
+/// One partition of a gallery's proxy vectors, held in float16: half the memory of float32, so a silo holding a
+/// share of a 12M gallery needs 1.5 KB per 768-d image. A search does not trust the float16 cosines to rank: it returns
+/// every entry that can still belong to the exact float32 top-k (<see cref="SearchCandidates"/>), and the caller re-ranks
+/// those with the float32 proxies (<see cref="ExactRanking"/>), which gives exactly the candidates and scores of an
+/// <see cref="EmbeddedVectorIndex"/> over the whole gallery, however the gallery is partitioned.
+/// Not thread-safe for writes; searches may run concurrently once writing is done.
+/// </summary>
+public sealed class HalfProxyPartition
+{
+    /// <summary>
+    /// How far a float16 cosine of unit vectors may lie from the float32 one. Rounding a component to float16 moves it
+    /// by at most 2^-11 of itself, so the dot product moves by at most 2^-11 x sum |q_i g_i| &lt;= 2^-11 (4.9e-4) by
+    /// Cauchy-Schwarz; float32 accumulation over a few thousand terms adds well under 1e-5. 1e-3 bounds both with room.
+    /// </summary>
+    public const float ScoreErrorBound = 1e-3f;
+
+    private const int FileMagic = 0x49434850; // "ICHP"
+    private const int FileVersion = 1;
+    private const int BlockEntries = 16_384;
+
+    /// <summary>Gallery entries converted to float32 per step of a search: a chunk stays in a core's L2 cache.</summary>
+    private const int ChunkBytes = 256 * 1024;
+
+    private readonly List<string> _keys = [];
+    private readonly List<string> _stamps = [];
+    private readonly List<long> _locators = [];
+    private readonly List<Half[]> _blocks = [];
+
+    public HalfProxyPartition(int dim)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(dim, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(dim, Array.MaxLength / BlockEntries);
+        Dim = dim;
+    }
+
+    public int Dim { get; }
+
+    public int Count => _keys.Count;
+
+    /// <summary>Bytes of proxy storage held (what a silo's memory grows by per partition).</summary>
+    public long ProxyBytes => _blocks.Sum(b => (long)b.Length) * 2;
+
+    public string KeyOf(int ordinal) => _keys[ordinal];
+
+    public string StampOf(int ordinal) => _stamps[ordinal];
+
+    /// <summary>Where the entry's full embedding is kept, as the caller numbered it when adding the entry.</summary>
+    public long LocatorOf(int ordinal) => _locators[ordinal];
+
+    /// <summary>
+    /// Adds an entry; <paramref name="proxy"/> must be normalised (it is stored rounded to float16).
+    /// <paramref name="locator"/> tells the caller where the full embedding lies (the partition never reads it).
+    /// </summary>
+    public void Add(string key, string stamp, ReadOnlySpan<float> proxy, long locator = 0)
+    {
+        if (proxy.Length != Dim)
+        {
+            throw new ArgumentException($"proxy has {proxy.Length} floats; this partition holds {Dim}.", nameof(proxy));
+        }
+
+        if (Count % BlockEntries == 0 && Count / BlockEntries == _blocks.Count)
+        {
+            _blocks.Add(new Half[BlockEntries * Dim]);
+        }
+
+        TensorPrimitives.ConvertToHalf(proxy, Slot(Count));
+        _keys.Add(key);
+        _stamps.Add(stamp);
+        _locators.Add(locator);
+    }
+
+    /// <summary>Drops every entry whose ordinal <paramref name="keep"/> rejects, preserving order; returns how many.</summary>
+    public int Retain(Func<int, bool> keep)
+    {
+        var write = 0;
+        for (var read = 0; read < Count; read++)
+        {
+            if (!keep(read))
+            {
+                continue;
+            }
+
+            if (write != read)
+            {
+                _keys[write] = _keys[read];
+                _stamps[write] = _stamps[read];
+                _locators[write] = _locators[read];
+                Slot(read).CopyTo(Slot(write));
+            }
+
+            write++;
+        }
+
+        var removed = Count - write;
+        _keys.RemoveRange(write, removed);
+        _stamps.RemoveRange(write, removed);
+        _locators.RemoveRange(write, removed);
+        var blocksNeeded = (write + BlockEntries - 1) / BlockEntries;
+        _blocks.RemoveRange(blocksNeeded, _blocks.Count - blocksNeeded);
+        return removed;
+    }
+
+    /// <summary>
+    /// For each query, every entry that may be among the exact float32 top-<paramref name="k"/>: those whose float16
+    /// cosine is within 2 x <see cref="ScoreErrorBound"/> of the k-th best float16 cosine, best first (at most
+    /// <paramref name="limit"/>). Why that suffices: k entries have float16 cosine >= t (the k-th best), so float32 cosine
+    /// >= t - e, so the exact k-th best s* >= t - e; an entry of the exact top-k has s >= s*, so its float16 cosine is
+    /// >= s - e >= t - 2e. The same holds per partition, so the union over partitions holds the whole gallery's top-k.
+    /// </summary>
+    public ApproximateCandidate[][] SearchCandidates(ReadOnlySpan<float> queries, int queryCount, int k, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, k);
+        if (queries.Length < queryCount * Dim)
+        {
+            throw new ArgumentException($"{queryCount} queries need {queryCount * Dim} floats.", nameof(queries));
+        }
+
+        if (Count == 0)
+        {
+            var none = new ApproximateCandidate[queryCount][];
+            Array.Fill(none, []);
+            return none;
+        }
+
+        var query = queries[..(queryCount * Dim)].ToArray();
+        var take = Math.Min(k, Count);
+        var count = Count;
+        var dim = Dim;
+        // Entries per step, even so that rows pair up; a chunk never crosses a storage block.
+        var chunk = Math.Max(16, ChunkBytes / (Dim * sizeof(float))) & ~1;
+        var chunks = new List<(int Start, int End)>();
+        for (int start = 0, end; start < count; start = end)
+        {
+            end = Math.Min(count, Math.Min(start + chunk, ((start / BlockEntries) + 1) * BlockEntries));
+            chunks.Add((start, end));
+        }
+
+        // The gallery, not the queries, is split over the cores: each chunk is converted to float32 once per search and
+        // scored against every query of the batch while it sits in cache (converting it once per core and per query
+        // slice cost as much as the dot products at the pipeline's batch of 32). Each worker keeps its own bounds and
+        // candidates per query; they are merged below.
+        var workers = Math.Min(Environment.ProcessorCount, chunks.Count);
+        var perWorker = new List<ApproximateCandidate>[workers][];
+        Parallel.For(0, workers, worker =>
+        {
+            var heaps = new TopK[queryCount];
+            var kept = new List<ApproximateCandidate>[queryCount];
+            for (var i = 0; i < queryCount; i++)
+            {
+                heaps[i] = new TopK(take, _keys);
+                kept[i] = [];
+            }
+
+            var scratch = new float[chunk * dim];
+            for (var c = worker; c < chunks.Count; c += workers)
+            {
+                var (start, end) = chunks[c];
+                var entries = end - start;
+                ConvertToSingle(_blocks[start / BlockEntries].AsSpan(start % BlockEntries * dim, entries * dim), scratch);
+                ScoreChunk(scratch, entries, start, query, queryCount, dim, heaps, kept);
+                for (var h = 0; h < kept.Length; h++)
+                {
+                    if (kept[h].Count > 4 * limit)
+                    {
+                        Prune(kept[h], heaps[h].Floor, limit);
+                    }
+                }
+            }
+
+            perWorker[worker] = kept;
+        });
+
+        // Each worker's candidates hold its own top-k, so their union holds the partition's: its k-th best is the
+        // partition's float16 k-th best, the floor every candidate is measured against.
+        var results = new ApproximateCandidate[queryCount][];
+        Parallel.For(0, queryCount, q =>
+        {
+            var list = new List<ApproximateCandidate>();
+            foreach (var kept in perWorker)
+            {
+                list.AddRange(kept[q]);
+            }
+
+            var heap = new TopK(take, _keys);
+            foreach (var candidate in list)
+            {
+                heap.Offer(candidate.Ordinal, candidate.ApproximateScore);
+            }
+
+            Prune(list, heap.Floor, limit);
+            results[q] = [.. list];
+        });
+        return results;
+    }
+
+    /// <summary>
+    /// Scores a converted chunk against every query: four queries by two gallery rows per step (6 loads feed 8
+    /// multiply-adds, so the cores' FMA units rather than their load ports set the pace), as in the embedded search.
+    /// A last group of fewer than four queries repeats its last query in the unused lanes and ignores their scores.
+    /// </summary>
+    private static void ScoreChunk(float[] scratch, int entries, int start, float[] query, int queryCount, int dim, TopK[] heaps, List<ApproximateCandidate>[] kept)
+    {
+        for (var q = 0; q < queryCount; q += 4)
+        {
+            var lanes = Math.Min(4, queryCount - q);
+            var q0 = query.AsSpan(q * dim, dim);
+            var q1 = query.AsSpan(Math.Min(q + 1, queryCount - 1) * dim, dim);
+            var q2 = query.AsSpan(Math.Min(q + 2, queryCount - 1) * dim, dim);
+            var q3 = query.AsSpan(Math.Min(q + 3, queryCount - 1) * dim, dim);
+            var g = 0;
+            for (; g + 2 <= entries; g += 2)
+            {
+                var (first, second) = DotProducts.FourByTwo(scratch.AsSpan(g * dim, dim), scratch.AsSpan((g + 1) * dim, dim), q0, q1, q2, q3);
+                ConsiderLanes(heaps, kept, q, lanes, start + g, first);
+                ConsiderLanes(heaps, kept, q, lanes, start + g + 1, second);
+            }
+
+            for (; g < entries; g++)
+            {
+                ConsiderLanes(heaps, kept, q, lanes, start + g, DotProducts.Four(scratch.AsSpan(g * dim, dim), q0, q1, q2, q3));
+            }
+        }
+    }
+
+    private static void ConsiderLanes(TopK[] heaps, List<ApproximateCandidate>[] kept, int q, int lanes, int ordinal, System.Numerics.Vector4 scores)
+    {
+        Consider(heaps, kept, q, ordinal, scores.X);
+        if (lanes == 4)
+        {
+            Consider(heaps, kept, q + 1, ordinal, scores.Y);
+            Consider(heaps, kept, q + 2, ordinal, scores.Z);
+            Consider(heaps, kept, q + 3, ordinal, scores.W);
+            return;
+        }
+
+        if (lanes > 1)
+        {
+            Consider(heaps, kept, q + 1, ordinal, scores.Y);
+        }
+
+        if (lanes > 2)
+        {
+            Consider(heaps, kept, q + 2, ordinal, scores.Z);
+        }
+    }
+
+    /// <summary>
+    /// float16 to float32, exactly: with AVX2, eight at a time by moving each half's exponent and mantissa into a
+    /// float's and scaling by 2^112 (which also turns half subnormals into the right normal floats); the library's
+    /// conversion costs 1.6 ns per value here, as much as the dot products it feeds. Stored values are finite (unit
+    /// vectors), so infinities and NaNs, which this shortcut would not keep, never occur.
+    /// </summary>
+    public static void ConvertToSingle(ReadOnlySpan<Half> source, Span<float> destination)
+    {
+        var i = 0;
+        if (Avx2.IsSupported)
+        {
+            ref var from = ref Unsafe.As<Half, ushort>(ref MemoryMarshal.GetReference(source));
+            ref var to = ref MemoryMarshal.GetReference(destination);
+            var scale = Vector256.Create(0x77800000u).AsSingle();
+            var magnitude = Vector256.Create(0x7FFFu);
+            var sign = Vector256.Create(0x8000u);
+            for (; i + 8 <= source.Length; i += 8)
+            {
+                var bits = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref from, (nuint)i)).AsUInt32();
+                var value = Vector256.ShiftLeft(bits & magnitude, 13).AsSingle() * scale;
+                (value.AsUInt32() | Vector256.ShiftLeft(bits & sign, 16)).AsSingle().StoreUnsafe(ref to, (nuint)i);
+            }
+        }
+
+        TensorPrimitives.ConvertToSingle(source[i..], destination[i..]);
+    }
+
+    /// <summary>Keeps an entry that may still reach the top-k: the floor only rises, so one below floor - 2e now never will.</summary>
+    private static void Consider(TopK[] heaps, List<ApproximateCandidate>[] kept, int h, int ordinal, float score)
+    {
+        if (score >= heaps[h].Floor - (2 * ScoreErrorBound))
+        {
+            heaps[h].Offer(ordinal, score);
+            kept[h].Add(new ApproximateCandidate(ordinal, score));
+        }
+    }
+
+    /// <summary>Keeps the candidates within 2e of <paramref name="floor"/>, ranked, at most <paramref name="limit"/>.</summary>
+    private void Prune(List<ApproximateCandidate> list, float floor, int limit)
+    {
+        list.RemoveAll(c => c.ApproximateScore < floor - (2 * ScoreErrorBound));
+        list.Sort((a, b) => GalleryRanking.Compare(a.ApproximateScore, _keys[a.Ordinal], b.ApproximateScore, _keys[b.Ordinal]));
+        if (list.Count > limit)
+        {
+            list.RemoveRange(limit, list.Count - limit);
+        }
+    }
+
+    public void Save(string path)
+    {
+        var temporary = path + ".tmp";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        using (var writer = new BinaryWriter(stream, Encoding.UTF8))
+        {
+            writer.Write(FileMagic);
+            writer.Write(FileVersion);
+            writer.Write(Dim);
+            writer.Write(Count);
+            for (var i = 0; i < Count; i++)
+            {
+                writer.Write(_keys[i]);
+                writer.Write(_stamps[i]);
+                writer.Write(_locators[i]);
+            }
+
+            for (var start = 0; start < Count; start += BlockEntries)
+            {
+                var entries = Math.Min(BlockEntries, Count - start);
+                writer.Write(MemoryMarshal.AsBytes(_blocks[start / BlockEntries].AsSpan(0, entries * Dim)));
+            }
+
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    public static HalfProxyPartition Load(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        using var reader = new BinaryReader(stream, Encoding.UTF8);
+        if (reader.ReadInt32() != FileMagic || reader.ReadInt32() != FileVersion)
+        {
+            throw new InvalidDataException($"'{path}' is not a partition file of this version.");
+        }
+
+        var dim = reader.ReadInt32();
+        var count = reader.ReadInt32();
+        if (dim < 1 || dim > Array.MaxLength / BlockEntries || count < 0 || (long)count * dim * 2 > stream.Length)
+        {
+            throw new InvalidDataException($"'{path}' declares an impossible shape ({count} x {dim}).");
+        }
+
+        var partition = new HalfProxyPartition(dim);
+        for (var i = 0; i < count; i++)
+        {
+            partition._keys.Add(reader.ReadString());
+            partition._stamps.Add(reader.ReadString());
+            partition._locators.Add(reader.ReadInt64());
+        }
+
+        for (var start = 0; start < count; start += BlockEntries)
+        {
+            var block = new Half[BlockEntries * dim];
+            reader.BaseStream.ReadExactly(MemoryMarshal.AsBytes(block.AsSpan(0, Math.Min(BlockEntries, count - start) * dim)));
+            partition._blocks.Add(block);
+        }
+
+        return partition;
+    }
+
+    private Span<Half> Slot(int ordinal) => _blocks[ordinal / BlockEntries].AsSpan(ordinal % BlockEntries * Dim, Dim);
+}
+
+/// <summary>
+/// The exact float32 ranking of candidates gathered from partitions: each scored against its float32 proxy with the
+/// arithmetic of <see cref="EmbeddedVectorIndex"/>'s search, ordered by <see cref="GalleryRanking"/>, cut at k.
+/// </summary>
+public static class ExactRanking
+{
+    /// <summary>
+    /// The best <paramref name="k"/> of <paramref name="candidates"/> for <paramref name="query"/>: positions into the
+    /// list with their exact cosines, best first.
+    /// </summary>
+    public static IReadOnlyList<(int Position, float Score)> Cut(
+        ReadOnlySpan<float> query,
+        IReadOnlyList<string> keys,
+        IReadOnlyList<ReadOnlyMemory<float>> proxies,
+        int k)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        if (keys.Count != proxies.Count)
+        {
+            throw new ArgumentException($"{keys.Count} keys but {proxies.Count} proxies.", nameof(proxies));
+        }
+
+        var scored = new List<(int Position, float Score)>(keys.Count);
+        for (var i = 0; i < keys.Count; i++)
+        {
+            scored.Add((i, DotProducts.One(proxies[i].Span, query)));
+        }
+
+        scored.Sort((a, b) => GalleryRanking.Compare(a.Score, keys[a.Position], b.Score, keys[b.Position]));
+        return scored.Count > k ? scored[..k] : scored;
+    }
+}
