@@ -48,6 +48,12 @@ internal sealed partial class AuditRunGrain(
     private int _epoch = 1;
     private bool _retryFailed;
     private string? _manifestJson;
+    /// <summary>The store generation under which this activation last wrote its record and items (see <see cref="IRunStore.Generation"/>).</summary>
+    private long _storeGeneration;
+    /// <summary>The end state could not be stored when the run ended (the store was out longer than its retries).</summary>
+    private bool _endUnstored;
+    /// <summary>While an ended run's activation lives, it keeps the store's copy whole (see <see cref="WatchStoreAfterEnd"/>).</summary>
+    private IGrainTimer? _endedStoreWatch;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -71,6 +77,8 @@ internal sealed partial class AuditRunGrain(
         if (record.State is RunState.Completed or RunState.Failed or RunState.Cancelled)
         {
             await RestoreProgressAsync(record.Request, finished: true);
+            _storeGeneration = store.Generation;
+            WatchStoreAfterEnd(record.Request);
             return;
         }
 
@@ -167,6 +175,8 @@ internal sealed partial class AuditRunGrain(
             _cancel = new CancellationTokenSource();
         }
 
+        _endedStoreWatch?.Dispose();
+        _endedStoreWatch = null;
         _retryFailed |= retryFailed;
         _state = RunState.Pending;
         _error = null;
@@ -179,20 +189,24 @@ internal sealed partial class AuditRunGrain(
         return await GetStatusAsync();
     }
 
-    public void Dispose() => _cancel.Dispose();
+    public void Dispose()
+    {
+        _endedStoreWatch?.Dispose();
+        _cancel.Dispose();
+    }
 
     private async Task DriveAsync(AuditRequest request, CancellationToken cancellationToken)
     {
         const int ClusterAttempts = 6;
         // Progress goes to the history on a timer, so a dashboard in another process shows a running audit.
         // The same tick writes the run record back if the store lost its data (a Redis restarted empty) meanwhile.
-        var storeGeneration = store.Generation;
+        _storeGeneration = store.Generation;
         using var progressTimer = this.RegisterGrainTimer(
             async _ =>
             {
-                if (store.Generation != storeGeneration)
+                if (store.Generation != _storeGeneration)
                 {
-                    storeGeneration = store.Generation;
+                    _storeGeneration = store.Generation;
                     await WriteBackToStoreAsync(request);
                 }
 
@@ -240,17 +254,20 @@ internal sealed partial class AuditRunGrain(
             _finishedAt = DateTimeOffset.UtcNow;
             try
             {
-                if (store.Generation != storeGeneration)
+                if (store.Generation != _storeGeneration)
                 {
+                    _storeGeneration = store.Generation;
                     await WriteBackToStoreAsync(request);
                 }
 
                 await SaveAsync();
+                _endUnstored = false;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException || IsClusterFault(ex))
             {
-                // The store cannot take the end state (a full disk, say): the run's outcome stands in this activation,
-                // and a resume, or the next activation from the stored state, carries the run on.
+                // The store cannot take the end state (a full disk, a Redis out past its retries): the run's outcome
+                // stands in this activation, which keeps trying to store it (see WatchStoreAfterEnd).
+                _endUnstored = true;
                 Log.EndNotStored(logger, ex, this.GetPrimaryKeyString(), _state);
             }
             try
@@ -264,6 +281,7 @@ internal sealed partial class AuditRunGrain(
 
             Log.RunFinished(logger, this.GetPrimaryKeyString(), _state);
             progressTimer.Dispose();
+            WatchStoreAfterEnd(request);
             await history.FinishAsync(GrainFactory, await GetStatusAsync(), request, _manifestJson ?? request.ModelManifest);
             return;
         }
@@ -326,6 +344,45 @@ internal sealed partial class AuditRunGrain(
             // A later activation owns the run: this one is stale (its silo was cut off) and must stop writing and working.
             Log.Superseded(logger, this.GetPrimaryKeyString(), _epoch);
             await _cancel.CancelAsync();
+        }
+    }
+
+    /// <summary>
+    /// An ended run stays active for a while (status calls, the dashboard); if the store loses its data in that time
+    /// (a Redis restarted empty just after the end), or could not take the end state, this activation writes its record
+    /// and every model's items back, so a later activation (another coordinator, after this one is gone) finds the
+    /// whole run rather than none of it.
+    /// </summary>
+    private void WatchStoreAfterEnd(AuditRequest request)
+    {
+        try
+        {
+            _endedStoreWatch = this.RegisterGrainTimer(
+                async _ =>
+                {
+                    if (store.Generation == _storeGeneration && !_endUnstored)
+                    {
+                        return;
+                    }
+
+                    try
+                    {
+                        _storeGeneration = store.Generation;
+                        await WriteBackToStoreAsync(request);
+                        _endUnstored = false;
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException || IsClusterFault(ex))
+                    {
+                        // Still out: the next tick tries again.
+                        _endUnstored = true;
+                        Log.EndNotStored(logger, ex, this.GetPrimaryKeyString(), _state);
+                    }
+                },
+                new GrainTimerCreationOptions { DueTime = historyOptions.Value.ProgressInterval, Period = historyOptions.Value.ProgressInterval, Interleave = false, KeepAlive = false });
+        }
+        catch (InvalidOperationException)
+        {
+            // This activation's silo is gone (in-process test clusters keep its tasks running); nothing to watch from.
         }
     }
 

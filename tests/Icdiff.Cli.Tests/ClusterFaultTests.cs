@@ -87,8 +87,17 @@ public sealed partial class ClusterTests
             var status = await CliProcess.RunAsync(TimeSpan.FromMinutes(2), null, null, ["status", runId, "--cluster", connection]);
             Assert.True(status.ExitCode == 0, $"{status.Stdout}\n{status.Stderr}\n{SiloLogs(silos)}");
             Assert.Contains($"Run {runId}: Completed", status.Stdout, StringComparison.Ordinal);
-            // And the run store holds the whole run again: its record, and every item once written back.
-            Assert.True(await store.GetDatabase().KeyExistsAsync($"icdiff:icdiff:run:{runId}"), "the run record was not written back");
+            // And the run store holds the whole run again: its record, and every item once written back. The write-back
+            // is the coordinator's, on its next look at the store after the loss (the run may have ended just before
+            // Redis went, and then its ended activation writes it back), so it is waited for, within a minute.
+            var writtenBack = Stopwatch.StartNew();
+            while (writtenBack.Elapsed < TimeSpan.FromMinutes(1)
+                && !(await store.GetDatabase().KeyExistsAsync($"icdiff:icdiff:run:{runId}") && await StoredItemsAsync(store, runId) == total))
+            {
+                await Task.Delay(200, Token);
+            }
+
+            Assert.True(await store.GetDatabase().KeyExistsAsync($"icdiff:icdiff:run:{runId}"), $"the run record was not written back within a minute\n{SiloLogs(silos)}");
             Assert.Equal(total, await StoredItemsAsync(store, runId));
         }
         finally

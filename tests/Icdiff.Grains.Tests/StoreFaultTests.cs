@@ -13,7 +13,8 @@ namespace Icdiff.Grains.Tests;
 /// The data directory fills up mid-run: every write of the run store fails as a full disk fails. The run ends
 /// failed, saying why; once space is back, resuming it gives the result of an uninterrupted run, nothing counted
 /// twice. The store is the real file store behind a switch that makes its writes fail (the code under test is
-/// what the grains do with a failing store).
+/// what the grains do with a failing store). The same store can be wiped under the grains, as a Redis restarted
+/// without its data is.
 /// </summary>
 public sealed class StoreFaultTests : IAsyncLifetime
 {
@@ -62,6 +63,62 @@ public sealed class StoreFaultTests : IAsyncLifetime
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(DataDirectory, "runs"), "*.tmp", SearchOption.AllDirectories));
     }
 
+    /// <summary>
+    /// The store loses everything just after a run ended (a Redis restarted empty): the ended run's activation, still
+    /// live, writes its record and every item back, so the run is not lost with the store.
+    /// </summary>
+    [Fact]
+    public async Task StoreWipedJustAfterTheRunEnded_TheEndedRunWritesItsRecordAndItemsBack()
+    {
+        var request = _corpus.AuditOf(2);
+        var runId = $"wiped-{Guid.NewGuid():N}";
+        Assert.Equal(RunState.Completed, (await RunAsync(runId, r => r.StartAsync(request), _ => false)).State);
+        var expected = await ResultAsync(runId, request);
+        var total = _corpus.Spec.Models.Sum(m => m.Total);
+        var files = new FileRunStore(DataDirectory);
+
+        Directory.Delete(Path.Combine(DataDirectory, "runs"), recursive: true);
+        Interlocked.Increment(ref Full.Generation);
+        Assert.Null(await files.LoadRunAsync(runId));
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(30) && !(await files.LoadRunAsync(runId) is not null && await StoredItemsAsync(files, runId, request) == total))
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+
+        var record = await files.LoadRunAsync(runId);
+        Assert.NotNull(record);
+        Assert.Equal(RunState.Completed, record.State);
+        Assert.Equal(total, await StoredItemsAsync(files, runId, request));
+        // A later activation reading only the store (the aggregates' activations gone) gives the same result.
+        foreach (var model in request.Generated)
+        {
+            var stored = await files.LoadShardsAsync(ModelAggregateKey.For(runId, model.Model));
+            Assert.NotEmpty(stored);
+        }
+
+        Assert.Equal(expected, await ResultAsync(runId, request));
+    }
+
+    private static async Task<int> StoredItemsAsync(FileRunStore files, string runId, AuditRequest request)
+    {
+        var count = 0;
+        foreach (var model in request.Generated)
+        {
+            var keys = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var delivery in await files.LoadShardsAsync(ModelAggregateKey.For(runId, model.Model)))
+            {
+                keys.UnionWith(delivery.Matches.Select(m => m.Key));
+                keys.UnionWith(delivery.Skipped.Select(k => k.Key));
+            }
+
+            count += keys.Count;
+        }
+
+        return count;
+    }
+
     private async Task<RunStatus> RunAsync(string runId, Func<IAuditRunGrain, Task<RunStatus>> start, Func<RunStatus, bool> onProgress)
     {
         var run = _cluster.GrainFactory.GetGrain<IAuditRunGrain>(runId);
@@ -94,6 +151,9 @@ public sealed class StoreFaultTests : IAsyncLifetime
     private sealed class FailingSwitch
     {
         public volatile bool On;
+
+        /// <summary>Grows when the test wipes the store (what a Redis store reports when it finds its data gone).</summary>
+        public long Generation;
     }
 
     /// <summary>The file store, with writes failing while the switch is on, as they fail on a full disk.</summary>
@@ -108,6 +168,8 @@ public sealed class StoreFaultTests : IAsyncLifetime
         public Task<bool> SaveShardAsync(string aggregateKey, ShardResult result) => Full.On ? Task.FromException<bool>(DiskFull()) : inner.SaveShardAsync(aggregateKey, result);
 
         public Task<IReadOnlyList<ShardResult>> LoadShardsAsync(string aggregateKey) => inner.LoadShardsAsync(aggregateKey);
+
+        public long Generation => Interlocked.Read(ref Full.Generation);
 
         private static IOException DiskFull() => new("No space left on device", 28);
     }
