@@ -127,10 +127,7 @@ public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
             }
 
             var orientation = spec.ExifRotation ? ExifOrientation.FromJpeg(encoded) : 1;
-            var (needW, needH) = RequiredDecodeSize(width, height, orientation, spec);
-            var scaled = spec.FullJpegDecode
-                ? new SKSizeI(width, height)
-                : ChooseScaledSize(width, height, (int)Math.Ceiling(needW * options.DctOversampling), (int)Math.Ceiling(needH * options.DctOversampling));
+            var scaled = TurboDecodeSize(width, height, orientation, spec);
             var rowBytes = scaled.Width * 4;
             var byteCount = rowBytes * scaled.Height;
             var pixels = ArrayPool<byte>.Shared.Rent(byteCount);
@@ -156,6 +153,50 @@ public sealed class SkiaImageDecoder(DecoderOptions options) : IImageDecoder
         {
             TurboJpeg.ReturnHandle(handle);
         }
+    }
+
+    /// <summary>
+    /// The JPEG decode alone, as <see cref="Decode"/> runs it through libjpeg-turbo: the header, then the DCT scale
+    /// <see cref="Decode"/> would choose for <paramref name="spec"/>, into RGBA; no orientation, resampling or tensor.
+    /// Benchmarks measure it as the floor for JPEGs with this library. False where libjpeg-turbo is not in use, or it
+    /// refuses the file (which <see cref="Decode"/> would then hand to Skia).
+    /// </summary>
+    public unsafe bool DecodeJpegPixelsOnly(ReadOnlySpan<byte> encoded, PreprocessSpec spec, ref byte[] pixels)
+    {
+        if (!_turboJpeg)
+        {
+            return false;
+        }
+
+        var handle = TurboJpeg.RentHandle();
+        try
+        {
+            if (!TurboJpeg.TryReadHeader(handle, encoded, out var width, out var height) || width <= 0 || height <= 0 || (long)width * height > options.MaxPixels)
+            {
+                return false;
+            }
+
+            var scaled = TurboDecodeSize(width, height, 1, spec);
+            var byteCount = scaled.Width * 4 * scaled.Height;
+            if (pixels.Length < byteCount)
+            {
+                pixels = new byte[byteCount];
+            }
+
+            return TurboJpeg.Decode(handle, encoded, pixels.AsSpan(0, byteCount), scaled.Width, scaled.Height) == TurboResult.Ok;
+        }
+        finally
+        {
+            TurboJpeg.ReturnHandle(handle);
+        }
+    }
+
+    private SKSizeI TurboDecodeSize(int width, int height, int orientation, PreprocessSpec spec)
+    {
+        var (needW, needH) = RequiredDecodeSize(width, height, orientation, spec);
+        return spec.FullJpegDecode
+            ? new SKSizeI(width, height)
+            : ChooseScaledSize(width, height, (int)Math.Ceiling(needW * options.DctOversampling), (int)Math.Ceiling(needH * options.DctOversampling));
     }
 
     /// <summary>The DCT scale Skia's codec would choose: the smallest of 1/8, 1/4, 1/2 that still covers the need.</summary>

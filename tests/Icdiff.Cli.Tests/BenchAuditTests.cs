@@ -43,3 +43,70 @@ public sealed class BenchAuditTests
             (row.GetProperty("decodeWorkers").GetInt32(), row.GetProperty("inferenceThreads").GetInt32(), row.GetProperty("inferenceWorkers").GetInt32());
     }
 }
+
+/// <summary>
+/// The ViT-B/16-sized benchmark model (`bench vit-model`) is a real ONNX graph ONNX Runtime runs, and `bench audit`
+/// measures it in the layouts asked for, with the image count asked for.
+/// </summary>
+public sealed class BenchVitModelTests
+{
+    [Fact]
+    public async Task VitSizedModel_OneBlock_RunsThroughTheAuditBenchmark_InTheLayoutAsked()
+    {
+        var folder = Directory.CreateTempSubdirectory("icdiff-vit-").FullName;
+        var (code, stdout, stderr) = await CliProcess.RunAsync(TimeSpan.FromMinutes(2), "bench", "vit-model", "--out", folder, "--depth", "1");
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        var manifest = Path.Combine(folder, "model.json");
+        using (var written = JsonDocument.Parse(await File.ReadAllTextAsync(manifest, TestContext.Current.CancellationToken)))
+        {
+            Assert.Equal(6, written.RootElement.GetProperty("output").GetProperty("tokens").GetInt32());
+            Assert.Equal(768, written.RootElement.GetProperty("output").GetProperty("dim").GetInt32());
+            Assert.Equal(224, written.RootElement.GetProperty("input").GetProperty("width").GetInt32());
+        }
+
+        using var figures = await CliProcess.RunBenchAsync(TimeSpan.FromMinutes(5), "audit", "--model", manifest, "--images", "24", "--layouts", "default", "--repeat", "1");
+        Assert.Equal(manifest, figures.RootElement.GetProperty("model").GetString());
+        var row = Assert.Single(figures.RootElement.GetProperty("audit").EnumerateArray());
+        Assert.Equal("default", row.GetProperty("layout").GetString());
+        Assert.Equal(24, row.GetProperty("images").GetInt32());
+        Assert.True(row.GetProperty("embedPerSecond").GetDouble() > 0, $"{row}");
+    }
+
+    [Theory]
+    [InlineData("--layouts", "default,sideways", "--layouts")]
+    [InlineData("--images", "3", "--images")]
+    public async Task BenchAudit_BadOption_FailsNamingIt(string option, string value, string named)
+    {
+        var work = Directory.CreateTempSubdirectory("icdiff-bench-bad-").FullName;
+        var (code, _, stderr) = await CliProcess.RunAsync(TimeSpan.FromMinutes(1), "bench", "audit", option, value, "--work", work);
+        Assert.NotEqual(0, code);
+        Assert.Contains(named, stderr, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>`bench decode` reports every image kind, and for JPEGs the bare libjpeg-turbo floor beside our decode.</summary>
+public sealed class BenchDecodeTests
+{
+    [Fact]
+    public async Task BenchDecode_ReportsEveryKind_AndTheBareLibjpegTurboFloorForJpegs()
+    {
+        using var figures = await CliProcess.RunBenchAsync(TimeSpan.FromMinutes(10), "decode", "--repeat", "1");
+        var rows = figures.RootElement.GetProperty("decode").EnumerateArray().ToArray();
+        Assert.Equal(["png-512", "jpeg-1mp", "jpeg-3mp"], rows.Select(r => r.GetProperty("kind").GetString()));
+        foreach (var row in rows)
+        {
+            Assert.True(row.GetProperty("oursSingleCore").GetDouble() > 0, $"{row}");
+            var kind = row.GetProperty("kind").GetString()!;
+            var bare = row.GetProperty("bareLibjpegTurboSingleCore");
+            if (kind.StartsWith("jpeg", StringComparison.Ordinal) && row.GetProperty("jpegDecoder").GetString()!.Contains("turbo", StringComparison.OrdinalIgnoreCase))
+            {
+                Assert.True(bare.GetDouble() > 0, $"{row}");
+                Assert.Equal(row.GetProperty("oursSingleCore").GetDouble() / bare.GetDouble(), row.GetProperty("ratioToBareLibjpegTurbo").GetDouble(), 6);
+            }
+            else
+            {
+                Assert.Equal(JsonValueKind.Null, bare.ValueKind);
+            }
+        }
+    }
+}

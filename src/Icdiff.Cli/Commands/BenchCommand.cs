@@ -27,6 +27,10 @@ internal static class BenchCommand
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
+    private const int DefaultAuditImages = 1800;
+
+    private static readonly string[] AuditLayoutNames = ["default", "per-core", "shared-1", "split"];
+
     private static readonly (string Kind, int Width, int Height, int Count, bool Jpeg)[] ImageKinds =
     [
         ("png-512", 512, 512, 120, false),
@@ -37,7 +41,7 @@ internal static class BenchCommand
     public static Command Create()
     {
         var (work, model, repeat, output) = CommonOptions("bench.json");
-        var command = new Command("bench", "Measure decode, embedding, search and the whole audit against baselines run alongside.") { work, model, repeat, output, CreateAudit(), CreateSearch(), RecallCommand.Create(), MemoryCommand.Create(), ScaleOutCommand.Create(), ScaleCommand.Create(), ScaleSilo.Create() };
+        var command = new Command("bench", "Measure decode, embedding, search and the whole audit against baselines run alongside.") { work, model, repeat, output, CreateAudit(), CreateDecode(), CreateSearch(), VitSizedModel.Create(), RecallCommand.Create(), MemoryCommand.Create(), ScaleOutCommand.Create(), ScaleCommand.Create(), ScaleSilo.Create() };
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
             var folder = Path.GetFullPath(parse.GetValue(work)!);
@@ -62,13 +66,47 @@ internal static class BenchCommand
     {
         var (work, model, repeat, output) = CommonOptions("bench-audit.json");
         repeat.DefaultValueFactory = _ => 5;
-        var command = new Command("audit", "Measure only the whole embedded audit against its slowest stage, in each stage layout (shared, shared-1, split).") { work, model, repeat, output };
+        var images = new Option<int>("--images") { Description = "Images per audit, a third of them the gallery (fewer for a heavy model on CPU).", DefaultValueFactory = _ => DefaultAuditImages };
+        var layouts = new Option<string?>("--layouts") { Description = $"Comma-separated layouts to measure (default: all of {string.Join(", ", AuditLayoutNames)})." };
+        var command = new Command("audit", "Measure only the whole embedded audit against its slowest stage, in each stage layout (default, per-core, shared-1, split).") { work, model, repeat, output, images, layouts };
+        command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
+        {
+            var folder = Path.GetFullPath(parse.GetValue(work)!);
+            var count = parse.GetValue(images);
+            if (count is < 6 or > 100_000)
+            {
+                throw new CliError($"--images must be 6..100000 (got {count}).");
+            }
+
+            var chosen = parse.GetValue(layouts) is { } text ? text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : AuditLayoutNames;
+            if (chosen.FirstOrDefault(l => !AuditLayoutNames.Contains(l, StringComparer.Ordinal)) is { } unknown)
+            {
+                throw new CliError($"--layouts: unknown layout '{unknown}' (known: {string.Join(", ", AuditLayoutNames)}).");
+            }
+
+            var figures = MachineFigures();
+            figures["model"] = parse.GetValue(model)!;
+            figures["audit"] = await BenchAuditAsync(folder, parse.GetValue(model)!, Math.Max(1, parse.GetValue(repeat)), ct, count, chosen);
+            await WriteFiguresAsync(figures, parse.GetValue(output) ?? Path.Combine(folder, "bench-audit.json"), ct);
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary><c>bench decode</c>: decode and pre-processing alone against Pillow and a bare libjpeg-turbo decode.</summary>
+    private static Command CreateDecode()
+    {
+        var (work, model, repeat, output) = CommonOptions("bench-decode.json");
+        var command = new Command("decode", "Measure only decode + pre-processing per image kind against Pillow and, for JPEGs, bare libjpeg-turbo at the same DCT scale.") { work, model, repeat, output };
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
             var folder = Path.GetFullPath(parse.GetValue(work)!);
             var figures = MachineFigures();
-            figures["audit"] = await BenchAuditAsync(folder, parse.GetValue(model)!, Math.Max(1, parse.GetValue(repeat)), ct);
-            await WriteFiguresAsync(figures, parse.GetValue(output) ?? Path.Combine(folder, "bench-audit.json"), ct);
+            await using var services = CliServices.CreateWorkerServices();
+            var embedder = services.GetRequiredService<ModelCatalog>().Get(parse.GetValue(model)!);
+            figures["model"] = parse.GetValue(model)!;
+            figures["decode"] = BenchDecode(EnsureImages(folder), embedder.Manifest.Preprocess, Math.Max(1, parse.GetValue(repeat)));
+            await WriteFiguresAsync(figures, parse.GetValue(output) ?? Path.Combine(folder, "bench-decode.json"), ct);
             return 0;
         }));
         return command;
@@ -168,11 +206,12 @@ internal static class BenchCommand
         var skiaOnly = new SkiaImageDecoder(new DecoderOptions { JpegDecoder = "skia" });
         using var pillow = PillowBaseline.TryStart(Path.Combine(ToolsFolder(), "bench", "pillow_decode.py"), spec);
         Console.WriteLine($"Decode + pre-process to {spec.Width}x{spec.Height} ({spec.Resize}), images/s, median of {repeats}, ratios are medians of paired runs; JPEGs through {decoder.JpegBackend}:");
-        Console.WriteLine($"  {"kind",-10} {"ours 1 core",12} {"Pillow 1",10} {"ratio",6}   {"ours all",10} {"Pillow all",10} {"ratio",6}   {"Skia-only 1 core",16}");
+        Console.WriteLine($"  {"kind",-10} {"ours 1 core",12} {"Pillow 1",10} {"ratio",6}   {"ours all",10} {"Pillow all",10} {"ratio",6}   {"Skia-only 1 core",16}   {"bare turbo 1",14} {"ratio",6}");
         var rows = new List<object>();
         foreach (var (kind, paths) in files)
         {
             var encoded = paths.Select(File.ReadAllBytes).ToArray();
+            var jpeg = ImageKinds.First(k => k.Kind == kind).Jpeg;
             double SingleCore(SkiaImageDecoder d)
             {
                 var tensor = new float[spec.TensorLength];
@@ -192,16 +231,37 @@ internal static class BenchCommand
                 return encoded.Length / clock.Elapsed.TotalSeconds;
             }
 
+            // The floor for JPEGs: libjpeg-turbo alone at the DCT scale our decoder picks, nothing after it (null
+            // where JPEGs do not go through libjpeg-turbo, or for PNGs).
+            var pixels = Array.Empty<byte>();
+            double? BareTurbo()
+            {
+                if (!jpeg || !decoder.DecodeJpegPixelsOnly(encoded[0], spec, ref pixels))
+                {
+                    return null;
+                }
+
+                var clock = Stopwatch.StartNew();
+                foreach (var bytes in encoded)
+                {
+                    decoder.DecodeJpegPixelsOnly(bytes, spec, ref pixels);
+                }
+
+                return encoded.Length / clock.Elapsed.TotalSeconds;
+            }
+
             _ = SingleCore(decoder); // warm-up: JIT, the decoder's native library, its handle pool
             _ = AllCores();
-            var samples = new List<(double Single, double? PillowSingle, double All, double? PillowAll, double SkiaSingle)>();
+            _ = BareTurbo();
+            var samples = new List<(double Single, double? PillowSingle, double All, double? PillowAll, double SkiaSingle, double? BareSingle)>();
             for (var r = 0; r < repeats; r++)
             {
                 var single = SingleCore(decoder);
+                var bare = BareTurbo();
                 var pillowSingle = pillow?.Measure("single", paths);
                 var all = AllCores();
                 var pillowAll = pillow?.Measure("all", paths);
-                samples.Add((single, pillowSingle, all, pillowAll, SingleCore(skiaOnly)));
+                samples.Add((single, pillowSingle, all, pillowAll, SingleCore(skiaOnly), bare));
             }
 
             var row = new
@@ -215,9 +275,11 @@ internal static class BenchCommand
                 ratioSingleCore = MedianOrNull(samples.Select(s => s.Single / s.PillowSingle)),
                 ratioAllCores = MedianOrNull(samples.Select(s => s.All / s.PillowAll)),
                 skiaOnlySingleCore = MedianOf(samples.Select(s => s.SkiaSingle)),
-                samples = samples.Select(s => new { oursSingle = s.Single, pillowSingle = s.PillowSingle, oursAll = s.All, pillowAll = s.PillowAll }),
+                bareLibjpegTurboSingleCore = MedianOrNull(samples.Select(s => s.BareSingle)),
+                ratioToBareLibjpegTurbo = MedianOrNull(samples.Select(s => s.Single / s.BareSingle)),
+                samples = samples.Select(s => new { oursSingle = s.Single, pillowSingle = s.PillowSingle, oursAll = s.All, pillowAll = s.PillowAll, bareLibjpegTurboSingle = s.BareSingle }),
             };
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {kind,-10} {row.oursSingleCore,12:0} {Show(row.pillowSingleCore),10} {Show(row.ratioSingleCore, "0.00"),6}   {row.oursAllCores,10:0} {Show(row.pillowAllCores),10} {Show(row.ratioAllCores, "0.00"),6}   {row.skiaOnlySingleCore,16:0}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {kind,-10} {row.oursSingleCore,12:0} {Show(row.pillowSingleCore),10} {Show(row.ratioSingleCore, "0.00"),6}   {row.oursAllCores,10:0} {Show(row.pillowAllCores),10} {Show(row.ratioAllCores, "0.00"),6}   {row.skiaOnlySingleCore,16:0}   {Show(row.bareLibjpegTurboSingleCore),14} {Show(row.ratioToBareLibjpegTurbo, "0.00"),6}"));
             rows.Add(row);
         }
 
@@ -420,13 +482,17 @@ internal static class BenchCommand
     /// their ceiling: each image costs cores/decode core-seconds to decode and threads/embed to embed, so at most
     /// 1 / (1/decode + threads/(cores x embed)) images/s.
     /// </summary>
-    private static async Task<object> BenchAuditAsync(string folder, string model, int repeats, CancellationToken ct)
+    private static async Task<object> BenchAuditAsync(string folder, string model, int repeats, CancellationToken ct, int auditImages = DefaultAuditImages, IReadOnlyCollection<string>? only = null)
     {
-        var gallery = EnsureAuditImages(Path.Combine(folder, "audit-gallery"), 600, 11);
-        var generated = EnsureAuditImages(Path.Combine(folder, "audit-generated"), 1200, 23);
+        // The default set keeps its folder names (earlier runs' images are reused); other sizes get their own folders.
+        var suffix = auditImages == DefaultAuditImages ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"-{auditImages}");
+        var galleryFolder = Path.Combine(folder, $"audit-gallery{suffix}");
+        var generatedFolder = Path.Combine(folder, $"audit-generated{suffix}");
+        var gallery = EnsureAuditImages(galleryFolder, auditImages / 3, 11);
+        var generated = EnsureAuditImages(generatedFolder, auditImages - (auditImages / 3), 23);
         var images = gallery.Length + generated.Length;
         var files = gallery.Concat(generated).ToArray();
-        var request = new AuditRequest(Path.Combine(folder, "audit-gallery"), [new ModelCorpus("generated", Path.Combine(folder, "audit-generated"))], model, ReplicaCriterion.DefaultMinLevel, ReplicaCriterion.DefaultCandidates, 64);
+        var request = new AuditRequest(galleryFolder, [new ModelCorpus("generated", generatedFolder)], model, ReplicaCriterion.DefaultMinLevel, ReplicaCriterion.DefaultCandidates, 64);
         var cores = Environment.ProcessorCount;
         // "default" is what a silo does unconfigured; the others are the layouts one would otherwise set by hand.
         List<(string Name, string Description, int? DecodeWorkers, int? InferenceThreads, int? InferenceWorkers)> layouts = [("default", $"the defaults: {cores} decoders, one inference at a time over every core", null, null, null)];
@@ -435,6 +501,11 @@ internal static class BenchCommand
             layouts.Add(("per-core", $"{cores} decoders, inferences on 1 thread each, up to {cores} at once as the queue backs up (Icdiff__Onnx__IntraOpThreads=1)", null, 1, null));
             layouts.Add(("shared-1", $"{cores} decoders, one inference at a time on 1 thread", cores, 1, 1));
             layouts.Add(("split", $"{cores - 1} decoder(s), one inference at a time on 1 thread: each stage on its own core(s)", cores - 1, 1, 1));
+        }
+
+        if (only is not null)
+        {
+            layouts.RemoveAll(l => !only.Contains(l.Name));
         }
 
         var decoder = new SkiaImageDecoder(new DecoderOptions());
