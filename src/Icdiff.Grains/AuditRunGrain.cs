@@ -292,7 +292,7 @@ internal sealed partial class AuditRunGrain(
         _galleryListed = _galleryDone = _galleryEmbedded = 0;
         _galleryListingComplete = false;
         _gallerySkipped.Clear();
-        var embedder = embedders.Get(request.ModelManifest);
+        var embedder = await embedders.GetOffTurnAsync(request.ModelManifest);
         _modelName = embedder.Manifest.Name;
         _scoring = embedder.Manifest.Scoring.DescribeWithGrading();
         _gradedLevels = embedder.Manifest.Scoring.GradedLevels;
@@ -402,7 +402,7 @@ internal sealed partial class AuditRunGrain(
         string? scoring = null;
         try
         {
-            var embedder = embedders.Get(request.ModelManifest);
+            var embedder = await embedders.GetOffTurnAsync(request.ModelManifest);
             name = embedder.Manifest.Name;
             scoring = embedder.Manifest.Scoring.DescribeWithGrading();
             var baseDirectory = File.Exists(request.ModelManifest) ? Path.GetDirectoryName(Path.GetFullPath(request.ModelManifest))! : Environment.CurrentDirectory;

@@ -30,7 +30,7 @@ internal sealed class WorkerGrain(
         using var activity = IcdiffTelemetry.Source.StartActivity("icdiff.gallery.embed");
         activity?.SetTag("icdiff.items", batch.Items.Count);
         var source = corpora.Open(batch.GalleryLocation);
-        var embedder = embedders.Get(batch.ModelManifest);
+        var embedder = await embedders.GetOffTurnAsync(batch.ModelManifest);
         var items = batch.Items.Select(i => i.ToCore()).ToArray();
         var outcomes = await pipeline.ProcessAsync(new PipelineBatch(source, items, embedder, null), CancellationToken.None);
         var (embedded, skipped) = Split(outcomes, o => new GalleryEmbedding(o.Item.ToWire(), o.Embedding!));
@@ -45,7 +45,7 @@ internal sealed class WorkerGrain(
         activity?.SetTag("icdiff.shard", shard.ShardIndex);
         activity?.SetTag("icdiff.items", shard.Items.Count);
         var source = corpora.Open(shard.Location);
-        var embedder = embedders.Get(shard.ModelManifest);
+        var embedder = await embedders.GetOffTurnAsync(shard.ModelManifest);
         var index = galleries.Get(shard.Gallery, embedder.Manifest);
         var target = new SearchTarget(index, embedder.Manifest.Scoring, shard.Candidates, shard.MatchRule);
         var aggregate = GrainFactory.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(shard.RunId, shard.Model));
