@@ -73,14 +73,15 @@ public sealed class BenchVitModelTests
     }
 
     [Theory]
-    [InlineData("--layouts", "default,sideways", "--layouts")]
-    [InlineData("--images", "3", "--images")]
-    public async Task BenchAudit_BadOption_FailsNamingIt(string option, string value, string named)
+    [InlineData("--layouts", "default,sideways", "--layouts: unknown layout 'sideways' (known: default, per-core, shared-1, split).")]
+    [InlineData("--images", "3", "--images must be 6..100000 (got 3).")]
+    public async Task BenchAudit_RejectsBadArguments_WithOneLine(string option, string value, string message)
     {
         var work = Directory.CreateTempSubdirectory("icdiff-bench-bad-").FullName;
         var (code, _, stderr) = await CliProcess.RunAsync(TimeSpan.FromMinutes(1), "bench", "audit", option, value, "--work", work);
-        Assert.NotEqual(0, code);
-        Assert.Contains(named, stderr, StringComparison.Ordinal);
+        Assert.Equal(2, code);
+        Assert.Contains(message, stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 }
 

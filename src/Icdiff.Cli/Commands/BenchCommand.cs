@@ -102,10 +102,10 @@ internal static class BenchCommand
         {
             var folder = Path.GetFullPath(parse.GetValue(work)!);
             var figures = MachineFigures();
-            await using var services = CliServices.CreateWorkerServices();
-            var embedder = services.GetRequiredService<ModelCatalog>().Get(parse.GetValue(model)!);
+            // Only the model's pre-processing matters here: read its manifest, do not load the model.
+            var preprocess = ModelCatalog.ReadManifest(parse.GetValue(model)!).Preprocess;
             figures["model"] = parse.GetValue(model)!;
-            figures["decode"] = BenchDecode(EnsureImages(folder), embedder.Manifest.Preprocess, Math.Max(1, parse.GetValue(repeat)));
+            figures["decode"] = BenchDecode(EnsureImages(folder), preprocess, Math.Max(1, parse.GetValue(repeat)));
             await WriteFiguresAsync(figures, parse.GetValue(output) ?? Path.Combine(folder, "bench-decode.json"), ct);
             return 0;
         }));

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Text.Json;
+using Icdiff.Core;
 using Icdiff.Embedding.Onnx.Graph;
 
 namespace Icdiff.Cli.Commands;
@@ -21,10 +21,6 @@ internal static class VitSizedModel
     public const int OutputTokens = 6;
 
     private const int Tokens = ((Image / Patch) * (Image / Patch)) + 1;
-
-    private static readonly double[] ImageNetMean = [0.485, 0.456, 0.406];
-    private static readonly double[] ImageNetStd = [0.229, 0.224, 0.225];
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     public static Command Create()
     {
@@ -52,16 +48,17 @@ internal static class VitSizedModel
         Directory.CreateDirectory(folder);
         File.WriteAllBytes(Path.Combine(folder, "model.onnx"), BuildOnnx(seed, depth));
         var manifest = Path.Combine(folder, "model.json");
-        File.WriteAllText(manifest, JsonSerializer.Serialize(new
-        {
-            format = "icdiff-model/1",
-            name = depth == Depth ? "vit-b16-random" : $"vit-b16-random-depth{depth}",
-            onnx = "model.onnx",
-            notes = $"ViT-B/16-sized random model ({depth} blocks): PDF-Embedding's input, output and cost, random weights; for benchmarks only.",
-            input = new { name = "input", width = Image, height = Image, resize = "squash", mean = ImageNetMean, std = ImageNetStd, fullJpegDecode = true, exifRotation = false },
-            output = new { name = "tokens", tokens = OutputTokens, dim = Width },
-            scoring = new { rule = "pdf-argmax" },
-        }, Indented));
+        var description = new ModelManifest(
+            depth == Depth ? "vit-b16-random" : $"vit-b16-random-depth{depth}",
+            Path.Combine(folder, "model.onnx"),
+            "input",
+            new PreprocessSpec(Image, Image, ResizeMode.Squash, Image, PreprocessSpec.ImageNetMean, PreprocessSpec.ImageNetStd) { FullJpegDecode = true, ExifRotation = false },
+            "tokens",
+            OutputTokens,
+            Width,
+            new PdfArgmaxRule(),
+            $"ViT-B/16-sized random model ({depth} blocks): PDF-Embedding's input, output and cost, random weights; for benchmarks only.");
+        File.WriteAllText(manifest, ModelManifestJson.Serialize(description, folder));
         return manifest;
     }
 
