@@ -7,4 +7,5 @@ internal static class EmbeddingEventIds
     public const int UsingCuda = 2001;
     public const int CudaUnavailable = 2002;
     public const int ModelLoaded = 2003;
+    public const int LayoutChosen = 2004;
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using Icdiff.Core;
@@ -30,16 +31,8 @@ public sealed partial class OnnxEmbedder : IEmbedder
     {
         Manifest = manifest;
         Fingerprint = ComputeFingerprint(manifest, modelBytes);
-        using var sessionOptions = CreateSessionOptions(options, logger, manifest.Name, out var cuda);
-        ConcurrentBatches = options.ConcurrentBatches(cuda);
-        try
-        {
-            _session = new InferenceSession(modelBytes, sessionOptions);
-        }
-        catch (OnnxRuntimeException ex)
-        {
-            throw new ModelManifestException($"model '{manifest.Name}' ({manifest.OnnxPath}) cannot be loaded by ONNX Runtime: {ex.Message}", ex);
-        }
+        var threads = options.IntraOpThreads ?? 0;
+        _session = Load(manifest, modelBytes, options, threads, logger, out var cuda);
 
         if (!_session.InputMetadata.ContainsKey(manifest.InputName))
         {
@@ -58,7 +51,83 @@ public sealed partial class OnnxEmbedder : IEmbedder
         // Half-precision models (common for GPU deployment) take and give float16; the pipeline stays in float32.
         _halfInput = _session.InputMetadata[manifest.InputName].ElementDataType == TensorElementType.Float16;
         _halfOutput = _session.OutputMetadata[manifest.OutputName].ElementDataType == TensorElementType.Float16;
+
+        if (!cuda && options.IntraOpThreads is null && options.LightModelMilliseconds > 0 && Environment.ProcessorCount > 1)
+        {
+            var cost = ProbeCoreMillisecondsPerImage();
+            ProbedCoreMilliseconds = cost;
+            if (cost < options.LightModelMilliseconds)
+            {
+                // Light: the session is cheap to create again, now with one thread per inference.
+                _session.Dispose();
+                threads = 1;
+                _session = Load(manifest, modelBytes, options, threads, logger, out _);
+            }
+
+            Log.LayoutChosen(logger, manifest.Name, cost ?? double.NaN, options.LightModelMilliseconds, threads == 1 ? "one thread per inference, side by side as the queue backs up" : "every core per inference");
+        }
+
+        IntraOpThreads = threads;
+        ConcurrentBatches = OnnxOptions.ConcurrentBatchesFor(threads, cuda);
+        if (!cuda)
+        {
+            Log.UsingCpu(logger, manifest.Name, threads, ConcurrentBatches, options.IntraOpThreads is null ? "chosen from the model's cost" : threads == 0 ? "0 = ONNX Runtime spreads each over every core" : "as set");
+        }
     }
+
+    private static InferenceSession Load(ModelManifest manifest, byte[] modelBytes, OnnxOptions options, int threads, ILogger logger, out bool cuda)
+    {
+        using var sessionOptions = CreateSessionOptions(options, threads, logger, manifest.Name, out cuda);
+        try
+        {
+            return new InferenceSession(modelBytes, sessionOptions);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new ModelManifestException($"model '{manifest.Name}' ({manifest.OnnxPath}) cannot be loaded by ONNX Runtime: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Core-milliseconds one image costs on the session as loaded (every core): the best of a few single-image
+    /// inferences after a warm-up, times the cores. Null where the model fails on the probe (the first real batch
+    /// then reports why, as it would without a probe).
+    /// </summary>
+    private double? ProbeCoreMillisecondsPerImage()
+    {
+        var input = new float[Manifest.Preprocess.TensorLength];
+        var random = new Random(1);
+        for (var i = 0; i < input.Length; i++)
+        {
+            input[i] = (random.NextSingle() * 4) - 2;
+        }
+
+        var output = new float[Manifest.EmbeddingLength];
+        try
+        {
+            Embed(input, 1, output); // the first run plans and allocates
+            var best = double.MaxValue;
+            var started = Stopwatch.GetTimestamp();
+            for (var run = 0; run < 5 && (run < 2 || Stopwatch.GetElapsedTime(started) < TimeSpan.FromMilliseconds(50)); run++)
+            {
+                var at = Stopwatch.GetTimestamp();
+                Embed(input, 1, output);
+                best = Math.Min(best, Stopwatch.GetElapsedTime(at).TotalMilliseconds);
+            }
+
+            return best * Environment.ProcessorCount;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or OnnxRuntimeException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>What one image cost on every core when the layout was chosen (core-milliseconds); null where it was set.</summary>
+    public double? ProbedCoreMilliseconds { get; }
+
+    /// <summary>Threads inside one inference as this embedder runs them (0 = every core), chosen or as set.</summary>
+    public int IntraOpThreads { get; }
 
     public ModelManifest Manifest { get; }
 
@@ -182,10 +251,10 @@ public sealed partial class OnnxEmbedder : IEmbedder
     /// The session settings of every embedder (threads, spinning, execution provider). Public so that a benchmark's
     /// bare ONNX Runtime loop runs under the same settings and measures only the embedder's own overhead.
     /// </summary>
-    public static SessionOptions CreateSessionOptions(OnnxOptions options, ILogger logger, string modelName) => CreateSessionOptions(options, logger, modelName, out _);
+    public static SessionOptions CreateSessionOptions(OnnxOptions options, int threads, ILogger logger, string modelName) => CreateSessionOptions(options, threads, logger, modelName, out _);
 
     /// <summary>The session settings, and whether the CUDA provider was added (<paramref name="cuda"/>).</summary>
-    public static SessionOptions CreateSessionOptions(OnnxOptions options, ILogger logger, string modelName, out bool cuda)
+    public static SessionOptions CreateSessionOptions(OnnxOptions options, int threads, ILogger logger, string modelName, out bool cuda)
     {
         cuda = false;
         var sessionOptions = new SessionOptions
@@ -200,7 +269,7 @@ public sealed partial class OnnxEmbedder : IEmbedder
             {
                 sessionOptions.AppendExecutionProvider_CUDA(options.CudaDeviceId);
                 cuda = true;
-                Log.UsingCuda(logger, modelName, options.CudaDeviceId, options.ConcurrentBatches(cuda: true));
+                Log.UsingCuda(logger, modelName, options.CudaDeviceId, OnnxOptions.ConcurrentBatchesFor(threads, cuda: true));
             }
             catch (Exception ex) when (ex is EntryPointNotFoundException or OnnxRuntimeException or DllNotFoundException)
             {
@@ -208,12 +277,7 @@ public sealed partial class OnnxEmbedder : IEmbedder
             }
         }
 
-        sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
-        if (!cuda)
-        {
-            Log.UsingCpu(logger, modelName, options.IntraOpThreads, options.ConcurrentBatches(cuda: false), options.IntraOpThreads == 0 ? "0 = ONNX Runtime spreads each over every core" : "as set");
-        }
-
+        sessionOptions.IntraOpNumThreads = threads;
         return sessionOptions;
     }
 
@@ -236,6 +300,9 @@ public sealed partial class OnnxEmbedder : IEmbedder
     {
         [LoggerMessage(EventId = EmbeddingEventIds.UsingCpu, Level = LogLevel.Information, Message = "Model {Model}: ONNX Runtime CPU execution provider, {Threads} thread(s) per inference ({How}), up to {Concurrent} inferences at once")]
         public static partial void UsingCpu(ILogger logger, string model, int threads, int concurrent, string how);
+
+        [LoggerMessage(EventId = EmbeddingEventIds.LayoutChosen, Level = LogLevel.Information, Message = "Model {Model}: one image costs {Cost:0.00} core-ms on every core (light below {Threshold} core-ms): {Choice}")]
+        public static partial void LayoutChosen(ILogger logger, string model, double cost, double threshold, string choice);
 
         [LoggerMessage(EventId = EmbeddingEventIds.UsingCuda, Level = LogLevel.Information, Message = "Model {Model}: ONNX Runtime CUDA execution provider on device {Device}, up to {Concurrent} inferences at once")]
         public static partial void UsingCuda(ILogger logger, string model, int device, int concurrent);

@@ -13,20 +13,27 @@ public sealed class OnnxOptions
     public int CudaDeviceId { get; set; }
 
     /// <summary>
-    /// Threads inside one inference; 0 lets ONNX Runtime use every core, one inference at a time. N runs each
-    /// inference on N threads and lets cores / N of them run at once (the pipeline admits a further one only while
-    /// the queue before inference backs up; see <c>Icdiff:Pipeline:InferenceWorkers</c>).
+    /// Threads inside one inference. Unset (the default): chosen per model from its measured cost when it loads (see
+    /// <see cref="LightModelMilliseconds"/>). 0: ONNX Runtime spreads each inference over every core, one at a time.
+    /// N: each inference on N threads, cores / N of them at once (the pipeline admits a further one only while the
+    /// queue before inference backs up; see <c>Icdiff:Pipeline:InferenceWorkers</c>).
     /// </summary>
-    public int IntraOpThreads { get; set; }
+    public int? IntraOpThreads { get; set; }
 
     /// <summary>
-    /// Inferences one session runs well at once: one where ONNX Runtime spreads each over every core (the default)
-    /// or on CUDA; cores / threads per inference where the threads per inference are set. Measured on two cores with
-    /// the built-in model (bench audit, three repetitions each, the machine's speed drifting by a third): one
-    /// inference over both cores 0.92 of the shared-core ceiling, one-thread inferences side by side 0.85, one
-    /// one-thread inference at a time 0.84; within the noise, so the default stays as it was.
+    /// With <see cref="IntraOpThreads"/> unset, a model whose inference costs less than this many core-milliseconds
+    /// per image (timed on every core when it loads) runs each inference on one thread, side by side as the queue
+    /// backs up; a costlier one spreads each inference over every core. A light model's inference is a chain of
+    /// small operators, and waking every core for each of them costs more than it gains while the same cores decode;
+    /// a heavy one's large matrix products use every core well. Measured on two cores (docs/benchmarks.md): the
+    /// built-in model (0.4 core-ms) 0.77-0.84 of the shared-core ceiling on every core, 0.89 on one thread; a
+    /// ViT-B/16-sized model (390 core-ms) 0.97 on every core. A decode costs 2-5 core-ms, hence the default. 0 turns
+    /// the choice off (every core).
     /// </summary>
-    public int ConcurrentBatches(bool cuda) => cuda || IntraOpThreads == 0 ? 1 : Math.Max(1, Environment.ProcessorCount / IntraOpThreads);
+    public double LightModelMilliseconds { get; set; } = 4;
+
+    /// <summary>Inferences one session runs well at once with <paramref name="threads"/> per inference (0 = every core).</summary>
+    public static int ConcurrentBatchesFor(int threads, bool cuda) => cuda || threads == 0 ? 1 : Math.Max(1, Environment.ProcessorCount / threads);
 
     /// <summary>
     /// Whether ONNX Runtime's threads spin waiting for the next inference. Off by default: in an audit the same
@@ -44,6 +51,11 @@ public sealed class OnnxOptions
         if (ExecutionProvider is not ("cpu" or "cuda"))
         {
             problems.Add($"{SectionName}:ExecutionProvider must be 'cpu' or 'cuda' (got '{ExecutionProvider}').");
+        }
+
+        if (LightModelMilliseconds is < 0 or > 100_000 || double.IsNaN(LightModelMilliseconds))
+        {
+            problems.Add($"{SectionName}:LightModelMilliseconds must be 0..100000 (got {LightModelMilliseconds}).");
         }
 
         if (IntraOpThreads is < 0 or > 1024)

@@ -245,6 +245,48 @@ public sealed class OnnxEmbedderTests
         Assert.Contains(logger.Messages, m => m.Contains("falling back to CPU", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Unset threads: the embedder times the model on every core and runs a light one on one thread per inference,
+    /// as many side by side as there are cores; a model costlier than the threshold keeps every core; an explicit
+    /// setting is taken as it is, with no probe.
+    /// </summary>
+    [Fact]
+    public void IntraOpThreads_Unset_AreChosenFromTheModelsMeasuredCost_ExplicitSettingsWin()
+    {
+        Assert.SkipWhen(Environment.ProcessorCount < 2, "one core: there is no layout to choose");
+        var cores = Environment.ProcessorCount;
+        var manifest = BuiltinDescriptorModel.CreateManifest("builtin");
+        var input = new float[2 * manifest.Preprocess.TensorLength];
+        input.AsSpan().Fill(0.25f);
+
+        var logger = new RecordingLogger();
+        using var light = new OnnxEmbedder(manifest, BuiltinDescriptorModel.BuildOnnx(), new OnnxOptions(), logger);
+        Assert.True(light.ProbedCoreMilliseconds is > 0 and < 4, $"the built-in model cost {light.ProbedCoreMilliseconds} core-ms per image");
+        Assert.Equal((1, cores), (light.IntraOpThreads, light.ConcurrentBatches));
+        Assert.Contains(logger.Messages, m => m.Contains("core-ms on every core", StringComparison.Ordinal) && m.Contains("one thread per inference", StringComparison.Ordinal));
+
+        // The same model judged against a threshold below its cost is heavy: every core, one inference at a time.
+        using var heavy = new OnnxEmbedder(manifest, BuiltinDescriptorModel.BuildOnnx(), new OnnxOptions { LightModelMilliseconds = 1e-6 }, NullLogger.Instance);
+        Assert.Equal((0, 1), (heavy.IntraOpThreads, heavy.ConcurrentBatches));
+
+        var explicitLogger = new RecordingLogger();
+        using var everyCore = new OnnxEmbedder(manifest, BuiltinDescriptorModel.BuildOnnx(), new OnnxOptions { IntraOpThreads = 0 }, explicitLogger);
+        Assert.Equal((0, 1, (double?)null), (everyCore.IntraOpThreads, everyCore.ConcurrentBatches, everyCore.ProbedCoreMilliseconds));
+        Assert.DoesNotContain(explicitLogger.Messages, m => m.Contains("core-ms on every core", StringComparison.Ordinal));
+        using var two = new OnnxEmbedder(manifest, BuiltinDescriptorModel.BuildOnnx(), new OnnxOptions { IntraOpThreads = 2 }, NullLogger.Instance);
+        Assert.Equal(2, two.IntraOpThreads);
+
+        // Whichever layout, the embeddings are the same.
+        var a = new float[2 * manifest.EmbeddingLength];
+        var b = new float[2 * manifest.EmbeddingLength];
+        light.Embed(input, 2, a);
+        everyCore.Embed(input, 2, b);
+        for (var i = 0; i < a.Length; i++)
+        {
+            Assert.Equal(b[i], a[i], 4);
+        }
+    }
+
     private sealed class RecordingLogger : ILogger
     {
         public List<string> Messages { get; } = [];

@@ -29,7 +29,7 @@ internal static class BenchCommand
 
     private const int DefaultAuditImages = 1800;
 
-    private static readonly string[] AuditLayoutNames = ["default", "per-core", "shared-1", "split"];
+    private static readonly string[] AuditLayoutNames = ["default", "every-core", "per-core", "shared-1", "split"];
 
     private static readonly (string Kind, int Width, int Height, int Count, bool Jpeg)[] ImageKinds =
     [
@@ -299,7 +299,8 @@ internal static class BenchCommand
 
         var output = new float[Batch * manifest.EmbeddingLength];
         var bytes = ModelCatalog.IsBuiltin(model) ? BuiltinDescriptorModel.BuildOnnx() : File.ReadAllBytes(manifest.OnnxPath);
-        using var sessionOptions = OnnxEmbedder.CreateSessionOptions(onnxOptions, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, manifest.Name);
+        var threads = embedder is OnnxEmbedder onnx ? onnx.IntraOpThreads : onnxOptions.IntraOpThreads ?? 0;
+        using var sessionOptions = OnnxEmbedder.CreateSessionOptions(onnxOptions, threads, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, manifest.Name);
         using var session = new InferenceSession(bytes, sessionOptions);
         long[] shape = [Batch, 3, manifest.Preprocess.Height, manifest.Preprocess.Width];
         var pairs = new List<(double Ours, double Bare)>();
@@ -495,7 +496,7 @@ internal static class BenchCommand
         var request = new AuditRequest(galleryFolder, [new ModelCorpus("generated", generatedFolder)], model, ReplicaCriterion.DefaultMinLevel, ReplicaCriterion.DefaultCandidates, 64);
         var cores = Environment.ProcessorCount;
         // "default" is what a silo does unconfigured; the others are the layouts one would otherwise set by hand.
-        List<(string Name, string Description, int? DecodeWorkers, int? InferenceThreads, int? InferenceWorkers)> layouts = [("default", $"the defaults: {cores} decoders, one inference at a time over every core", null, null, null)];
+        List<(string Name, string Description, int? DecodeWorkers, int? InferenceThreads, int? InferenceWorkers)> layouts = [("default", $"the defaults: {cores} decoders, inference threads chosen from the model's cost", null, null, null), ("every-core", $"{cores} decoders, one inference at a time over every core (Icdiff__Onnx__IntraOpThreads=0)", null, 0, null)];
         if (cores > 1)
         {
             layouts.Add(("per-core", $"{cores} decoders, inferences on 1 thread each, up to {cores} at once as the queue backs up (Icdiff__Onnx__IntraOpThreads=1)", null, 1, null));
@@ -536,7 +537,8 @@ internal static class BenchCommand
             var batch = pipelineOptions.EmbedBatchSize;
             // The layout as the silo will run it, whether chosen or set.
             var decodeWorkers = pipelineOptions.EffectiveDecodeWorkers;
-            var inferenceThreads = onnxOptions.IntraOpThreads > 0 ? onnxOptions.IntraOpThreads : cores;
+            var chosenThreads = embedder is OnnxEmbedder onnx ? onnx.IntraOpThreads : onnxOptions.IntraOpThreads ?? 0;
+            var inferenceThreads = chosenThreads > 0 ? chosenThreads : cores;
             var inferenceWorkers = pipelineOptions.InferenceWorkersFor(embedder);
             var chosen = string.Create(CultureInfo.InvariantCulture, $"{decodeWorkers} decoder(s), up to {inferenceWorkers} inference(s) at once{(pipelineOptions.InferenceWorkers == 0 && inferenceWorkers > 1 ? " (a further one while the queue backs up)" : string.Empty)} on {inferenceThreads} thread(s) each");
             var spec = embedder.Manifest.Preprocess;
@@ -606,7 +608,8 @@ internal static class BenchCommand
             var busyCores = MedianOf(samples.Select(s => s.Busy));
             var gcPause = MedianOf(samples.Select(s => s.GcPauseMs));
             var allocatedMb = MedianOf(samples.Select(s => s.AllocatedMb));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name}: {description} -> {chosen}"));
+            var probed = (embedder as OnnxEmbedder)?.ProbedCoreMilliseconds is { } ms ? string.Create(CultureInfo.InvariantCulture, $" (one image cost {ms:0.00} core-ms on every core)") : string.Empty;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name}: {description} -> {chosen}{probed}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    audit {rate:0} img/s (silo start {startup.TotalSeconds:0.0} s and model load {modelLoad.TotalSeconds:0.0} s not counted), cores {busyCores * 100:0}% busy, GC pauses {gcPause:0} ms, {allocatedMb:0} MB allocated; decode ({decodeWorkers} worker(s)) {decode:0} img/s, embed {embed:0} img/s -> audit / slowest stage = {toSlowest:0.00}"));
             if (sharesCores)
             {
@@ -621,6 +624,7 @@ internal static class BenchCommand
                 decodeWorkers,
                 inferenceThreads,
                 inferenceWorkers,
+                probedCoreMillisecondsPerImage = (embedder as OnnxEmbedder)?.ProbedCoreMilliseconds,
                 images,
                 imagesPerSecond = rate,
                 decodePerSecond = decode,
