@@ -71,7 +71,10 @@ public sealed partial class OnnxEmbedder : IEmbedder
         ConcurrentBatches = OnnxOptions.ConcurrentBatchesFor(threads, cuda);
         if (!cuda)
         {
-            Log.UsingCpu(logger, manifest.Name, threads, ConcurrentBatches, options.IntraOpThreads is null ? "chosen from the model's cost" : threads == 0 ? "0 = ONNX Runtime spreads each over every core" : "as set");
+            var how = options.IntraOpThreads is not null
+                ? (threads == 0 ? "0 = ONNX Runtime spreads each over every core" : "as set")
+                : ProbedCoreMilliseconds is null && (options.LightModelMilliseconds == 0 || Environment.ProcessorCount == 1) ? "every core: nothing to choose (one core, or LightModelMilliseconds 0)" : "chosen from the model's cost";
+            Log.UsingCpu(logger, manifest.Name, threads, ConcurrentBatches, how);
         }
     }
 

@@ -553,6 +553,28 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def blas_in_use():
+    """(description, is_reference) of the BLAS this process mapped after a matrix product: Debian's torch calls
+    libblas.so.3, which is the reference BLAS (about 1 GFLOP/s, some forty times slower here) unless OpenBLAS is
+    installed and selected (Debian's libopenblas0-pthread; tools/bench/install-baselines.sh)."""
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    try:
+        with open("/proc/self/maps") as maps:
+            libraries = {line.split()[-1] for line in maps if ".so" in line}
+    except OSError:
+        return "unknown (no /proc/self/maps)", False
+    for lib in sorted(libraries):
+        name = os.path.basename(os.path.realpath(lib))
+        if "openblas" in lib or "openblas" in name:
+            return f"OpenBLAS ({os.path.realpath(lib)})", False
+        if "mkl" in name:
+            return f"MKL ({lib})", False
+    for lib in sorted(libraries):
+        if os.path.basename(lib).startswith("libblas.so"):
+            return f"the reference BLAS ({os.path.realpath(lib)})", True
+    return "torch's own kernels (no system BLAS mapped)", False
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.arch not in m.PDF_ARCHS:
@@ -563,6 +585,12 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     log = lambda text: print(text, flush=True)  # noqa: E731
     device = torch.device(args.device)
+    if device.type == "cpu":
+        blas, reference = blas_in_use()
+        log(f"BLAS: {blas}")
+        if reference:
+            log("  warning: matrix products run on the reference BLAS, far slower than OpenBLAS; install Debian's "
+                "libopenblas0-pthread (sudo tools/bench/install-baselines.sh) for a CPU run")
     name = args.name or f"pdf-embedding-{args.arch}-{args.pdf}"
 
     try:
