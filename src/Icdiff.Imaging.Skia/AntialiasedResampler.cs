@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -121,31 +122,15 @@ internal static class AntialiasedResampler
 
     /// <summary>
     /// One source row (RGBA bytes, widened into <paramref name="row"/>, zero-padded past its end) to the three channel
-    /// rows of the horizontal pass. Four
-    /// taps per step in two independent accumulators (two RGBA pixels each): the dependency chain is a quarter of
-    /// one multiply-add per tap, which is what bounded this loop. Compiled optimised at once (it runs for every
+    /// rows of the horizontal pass. Four taps per step in two independent accumulators (two RGBA pixels each): the
+    /// dependency chain is a quarter of one multiply-add per tap, which is what bounded this loop. Compiled optimised at once (it runs for every
     /// row of every image; the tiers before it are many times slower).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void HorizontalRow(ReadOnlySpan<byte> source, float[] row, Taps taps, Span<float> red, Span<float> green, Span<float> blue)
     {
         ref var rowBase = ref MemoryMarshal.GetArrayDataReference(row);
-        ref var bytes = ref MemoryMarshal.GetReference(source);
-        var i = 0;
-        for (; i + 16 <= source.Length; i += 16)
-        {
-            var (low, high) = Vector128.Widen(Vector128.LoadUnsafe(ref bytes, (nuint)i));
-            var (l0, l1) = Vector128.Widen(low);
-            var (h0, h1) = Vector128.Widen(high);
-            Vector256.ConvertToSingle(Vector256.Create(l0, l1).AsInt32()).StoreUnsafe(ref rowBase, (nuint)i);
-            Vector256.ConvertToSingle(Vector256.Create(h0, h1).AsInt32()).StoreUnsafe(ref rowBase, (nuint)(i + 8));
-        }
-
-        for (; i < source.Length; i++)
-        {
-            Unsafe.Add(ref rowBase, i) = Unsafe.Add(ref bytes, i);
-        }
-
+        TensorPrimitives.ConvertTruncating<byte, float>(source, row.AsSpan(0, source.Length));
         ref var spread = ref MemoryMarshal.GetArrayDataReference(taps.Spread);
         ref var start = ref MemoryMarshal.GetArrayDataReference(taps.Start);
         ref var steps = ref MemoryMarshal.GetArrayDataReference(taps.Steps);
