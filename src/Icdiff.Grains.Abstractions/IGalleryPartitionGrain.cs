@@ -30,13 +30,13 @@ public interface IGalleryPartitionGrain : IGrainWithStringKey
 [GenerateSerializer, Immutable]
 public sealed record PartitionSnapshot([property: Id(0)] string Path, [property: Id(1)] int Count);
 
+/// <summary>A batch of query proxies, one array per query (small arrays, where one per batch would be a large-object-heap one).</summary>
 [GenerateSerializer, Immutable]
 public sealed record PartitionSearch(
     [property: Id(0)] string Snapshot,
-    [property: Id(1)] float[] Proxies,
-    [property: Id(2)] int QueryCount,
-    [property: Id(3)] int K,
-    [property: Id(4)] int Limit);
+    [property: Id(1)] float[][] Proxies,
+    [property: Id(2)] int K,
+    [property: Id(3)] int Limit);
 
 /// <summary>Candidates per query: parallel arrays (key, stamp, float16 cosine, token locator); segments are named in <see cref="Folder"/>.</summary>
 [GenerateSerializer, Immutable]

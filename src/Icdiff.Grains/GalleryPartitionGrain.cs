@@ -117,7 +117,7 @@ internal sealed partial class GalleryPartitionGrain(IOptions<AuditSiloOptions> o
     public async Task<PartitionHits> SearchAsync(PartitionSearch search)
     {
         var partition = Snapshot(search.Snapshot);
-        var hits = await Task.Run(() => partition.SearchCandidates(search.Proxies, search.QueryCount, search.K, search.Limit));
+        var hits = await Task.Run(() => partition.SearchCandidates(Array.ConvertAll(search.Proxies, row => (ReadOnlyMemory<float>)row), search.K, search.Limit));
         var keys = new string[hits.Length][];
         var stamps = new string[hits.Length][];
         var scores = new float[hits.Length][];

@@ -205,12 +205,11 @@ internal sealed class MilvusGalleryIndex(MilvusGalleryCollection collection, Gal
     {
         var folder = Path.GetDirectoryName(snapshot.Partitions is [var file] ? file : throw new InvalidOperationException($"Milvus gallery snapshot {snapshot.Path} names no catalog."))!;
         var dim = embeddingLength / tokens;
-        var queries = proxies[..(queryCount * dim)].ToArray();
-        var rows = Enumerable.Range(0, queryCount).Select(q => queries.AsSpan(q * dim, dim).ToArray()).ToList();
+        var rows = Enumerable.Range(0, queryCount).Select(q => proxies.Slice(q * dim, dim).ToArray()).ToList();
         var limit = (int)Math.Clamp((long)k * overfetch, 1, 16_384);
         var hits = await collection.SearchAsync(rows, limit, cancellationToken);
         return await Task.Run(
-            () => TokenReRanking.Cut(queries, queryCount, k, tokens, embeddingLength, tokensRead, (q, candidates) =>
+            () => TokenReRanking.Cut(proxies, queryCount, k, tokens, embeddingLength, tokensRead, (q, candidates) =>
             {
                 foreach (var hit in hits[q])
                 {

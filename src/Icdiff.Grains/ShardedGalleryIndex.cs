@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using Icdiff.Core;
 using Icdiff.Index.Embedded;
-using Microsoft.Win32.SafeHandles;
 
 namespace Icdiff.Grains;
 
@@ -20,15 +19,22 @@ internal sealed class ShardedGalleryIndex(IGrainFactory grains, GallerySnapshot 
     {
         var files = snapshot.Partitions ?? throw new InvalidOperationException($"sharded gallery snapshot {snapshot.Path} names no partitions.");
         var dim = embeddingLength / tokens;
-        var queries = proxies[..(queryCount * dim)].ToArray();
+        // One array per query, not one for the batch: small arrays die young on both ends of the call, where a batch's
+        // flat array (98 KB at 32 x 768) is a large-object-heap allocation per batch and per remote partition.
+        var rows = new float[queryCount][];
+        for (var q = 0; q < queryCount; q++)
+        {
+            rows[q] = proxies.Slice(q * dim, dim).ToArray();
+        }
+
         var limit = (int)Math.Min(int.MaxValue, (long)k * limitFactor);
         var answers = await Task.WhenAll(files.Select((file, i) =>
             grains.GetGrain<IGalleryPartitionGrain>(ShardedGalleryIndexGrain.PartitionKey(snapshot.Path, i, files.Count))
-                .SearchAsync(new PartitionSearch(file, queries, queryCount, k, limit))));
+                .SearchAsync(new PartitionSearch(file, rows, k, limit))));
 
         // Re-ranking reads files and computes dot products: off the caller's thread, as the search stage expects.
         return await Task.Run(
-            () => TokenReRanking.Cut(queries, queryCount, k, tokens, embeddingLength, tokensRead, (q, candidates) =>
+            () => TokenReRanking.Cut(proxies, queryCount, k, tokens, embeddingLength, tokensRead, (q, candidates) =>
             {
                 var floor = MergedFloor(answers, q, k);
                 foreach (var answer in answers)
@@ -84,7 +90,7 @@ internal readonly record struct StoredCandidate(string Key, string Stamp, string
 /// </summary>
 internal static class TokenReRanking
 {
-    public static GalleryCandidate[][] Cut(float[] queries, int queryCount, int k, int tokens, int embeddingLength, TokenSegmentCache tokensRead, Action<int, List<StoredCandidate>> candidatesOf)
+    public static GalleryCandidate[][] Cut(ReadOnlyMemory<float> queries, int queryCount, int k, int tokens, int embeddingLength, TokenSegmentCache tokensRead, Action<int, List<StoredCandidate>> candidatesOf)
     {
         var dim = embeddingLength / tokens;
         var results = new GalleryCandidate[queryCount][];
@@ -117,98 +123,10 @@ internal static class TokenReRanking
                 }
             }
 
-            var ranked = ExactRanking.Cut(queries.AsSpan(q * dim, dim), keys, rankBy, k);
+            var ranked = ExactRanking.Cut(queries.Span.Slice(q * dim, dim), keys, rankBy, k);
             results[q] = [.. ranked.Select(r => new GalleryCandidate(keys[r.Position], candidates[r.Position].Stamp, r.Score, embeddings[r.Position]))];
         }
 
         return results;
-    }
-}
-
-/// <summary>
-/// Reads gallery embeddings from token segment files, keeping the most recently used ones up to a byte bound: a
-/// gallery image that is a candidate for many queries (a popular image, a near-duplicate cluster) is read once.
-/// </summary>
-public sealed class TokenSegmentCache(long capacityBytes) : IDisposable
-{
-    private readonly Lock _gate = new();
-    private readonly Dictionary<(string Folder, long Locator), LinkedListNode<(string Folder, long Locator, float[] Embedding)>> _entries = [];
-    private readonly LinkedList<(string Folder, long Locator, float[] Embedding)> _recent = new();
-    private readonly Dictionary<string, SafeFileHandle> _files = new(StringComparer.Ordinal);
-    private long _bytes;
-
-    public float[] Read(string folder, long locator, int embeddingLength)
-    {
-        lock (_gate)
-        {
-            if (_entries.TryGetValue((folder, locator), out var node))
-            {
-                _recent.Remove(node);
-                _recent.AddFirst(node);
-                return node.Value.Embedding;
-            }
-        }
-
-        var path = TokenSegmentWriter.SegmentPath(folder, locator >> TokenSegmentWriter.SegmentShift);
-        var record = locator & ((1L << TokenSegmentWriter.SegmentShift) - 1);
-        var embedding = new float[embeddingLength];
-        var bytes = MemoryMarshal.AsBytes(embedding.AsSpan());
-        var offset = record * bytes.Length;
-        var handle = Handle(path);
-        var read = 0;
-        while (read < bytes.Length)
-        {
-            var n = RandomAccess.Read(handle, bytes[read..], offset + read);
-            if (n == 0)
-            {
-                throw new InvalidDataException($"token segment '{path}' ends before record {record}: the gallery index is damaged; index the gallery again.");
-            }
-
-            read += n;
-        }
-
-        lock (_gate)
-        {
-            if (capacityBytes > 0 && !_entries.ContainsKey((folder, locator)))
-            {
-                _entries[(folder, locator)] = _recent.AddFirst((folder, locator, embedding));
-                _bytes += bytes.Length;
-                while (_bytes > capacityBytes && _recent.Last is { } oldest)
-                {
-                    _recent.RemoveLast();
-                    _entries.Remove((oldest.Value.Folder, oldest.Value.Locator));
-                    _bytes -= oldest.Value.Embedding.Length * sizeof(float);
-                }
-            }
-        }
-
-        return embedding;
-    }
-
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            foreach (var handle in _files.Values)
-            {
-                handle.Dispose();
-            }
-
-            _files.Clear();
-        }
-    }
-
-    private SafeFileHandle Handle(string path)
-    {
-        lock (_gate)
-        {
-            if (!_files.TryGetValue(path, out var handle))
-            {
-                handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-                _files[path] = handle;
-            }
-
-            return handle;
-        }
     }
 }

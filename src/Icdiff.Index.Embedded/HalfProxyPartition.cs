@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -76,6 +77,13 @@ public sealed class HalfProxyPartition
         {
             _blocks.Add(new Half[BlockEntries * Dim]);
         }
+        else if (_blocks[^1].Length < (Count % BlockEntries + 1) * Dim)
+        {
+            // The last block was loaded at the size of its entries: give it back its full size to go on.
+            var last = _blocks[^1];
+            Array.Resize(ref last, BlockEntries * Dim);
+            _blocks[^1] = last;
+        }
 
         TensorPrimitives.ConvertToHalf(proxy, Slot(Count));
         _keys.Add(key);
@@ -121,13 +129,40 @@ public sealed class HalfProxyPartition
     /// >= t - e, so the exact k-th best s* >= t - e; an entry of the exact top-k has s >= s*, so its float16 cosine is
     /// >= s - e >= t - 2e. The same holds per partition, so the union over partitions holds the whole gallery's top-k.
     /// </summary>
-    public ApproximateCandidate[][] SearchCandidates(ReadOnlySpan<float> queries, int queryCount, int k, int limit)
+    public ApproximateCandidate[][] SearchCandidates(ReadOnlyMemory<float> queries, int queryCount, int k, int limit)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(limit, k);
         if (queries.Length < queryCount * Dim)
         {
             throw new ArgumentException($"{queryCount} queries need {queryCount * Dim} floats.", nameof(queries));
+        }
+
+        var rows = new ReadOnlyMemory<float>[queryCount];
+        for (var q = 0; q < queryCount; q++)
+        {
+            rows[q] = queries.Slice(q * Dim, Dim);
+        }
+
+        return SearchCandidates(rows, k, limit);
+    }
+
+    /// <summary>
+    /// <see cref="SearchCandidates(ReadOnlyMemory{float}, int, int, int)"/> over queries given one row each: a batch
+    /// sent as rows arrives as small arrays that die young, where one flat array of a batch of 768-d queries lands on
+    /// the large-object heap, which only a full collection frees (one per partition per batch, on a silo that serves
+    /// partitions, piled up hundreds of megabytes between collections). Nothing is copied or allocated per search
+    /// beyond the heaps and the candidates; the per-core scratch is pooled.
+    /// </summary>
+    public ApproximateCandidate[][] SearchCandidates(ReadOnlyMemory<float>[] queries, int k, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, k);
+        var queryCount = queries.Length;
+        foreach (var row in queries)
+        {
+            if (row.Length != Dim)
+            {
+                throw new ArgumentException($"a query has {row.Length} floats; this partition holds {Dim}.", nameof(queries));
+            }
         }
 
         if (Count == 0)
@@ -137,7 +172,6 @@ public sealed class HalfProxyPartition
             return none;
         }
 
-        var query = queries[..(queryCount * Dim)].ToArray();
         var take = Math.Min(k, Count);
         var count = Count;
         var dim = Dim;
@@ -166,20 +200,27 @@ public sealed class HalfProxyPartition
                 kept[i] = [];
             }
 
-            var scratch = new float[chunk * dim];
-            for (var c = worker; c < chunks.Count; c += workers)
+            var scratch = ArrayPool<float>.Shared.Rent(chunk * dim);
+            try
             {
-                var (start, end) = chunks[c];
-                var entries = end - start;
-                ConvertToSingle(_blocks[start / BlockEntries].AsSpan(start % BlockEntries * dim, entries * dim), scratch);
-                ScoreChunk(scratch, entries, start, query, queryCount, dim, heaps, kept);
-                for (var h = 0; h < kept.Length; h++)
+                for (var c = worker; c < chunks.Count; c += workers)
                 {
-                    if (kept[h].Count > 4 * limit)
+                    var (start, end) = chunks[c];
+                    var entries = end - start;
+                    ConvertToSingle(_blocks[start / BlockEntries].AsSpan(start % BlockEntries * dim, entries * dim), scratch);
+                    ScoreChunk(scratch, entries, start, queries, dim, heaps, kept);
+                    for (var h = 0; h < kept.Length; h++)
                     {
-                        Prune(kept[h], heaps[h].Floor, limit);
+                        if (kept[h].Count > 4 * limit)
+                        {
+                            Prune(kept[h], heaps[h].Floor, limit);
+                        }
                     }
                 }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(scratch);
             }
 
             perWorker[worker] = kept;
@@ -213,15 +254,16 @@ public sealed class HalfProxyPartition
     /// multiply-adds, so the cores' FMA units rather than their load ports set the pace), as in the embedded search.
     /// A last group of fewer than four queries repeats its last query in the unused lanes and ignores their scores.
     /// </summary>
-    private static void ScoreChunk(float[] scratch, int entries, int start, float[] query, int queryCount, int dim, TopK[] heaps, List<ApproximateCandidate>[] kept)
+    private static void ScoreChunk(float[] scratch, int entries, int start, ReadOnlyMemory<float>[] queries, int dim, TopK[] heaps, List<ApproximateCandidate>[] kept)
     {
+        var queryCount = queries.Length;
         for (var q = 0; q < queryCount; q += 4)
         {
             var lanes = Math.Min(4, queryCount - q);
-            var q0 = query.AsSpan(q * dim, dim);
-            var q1 = query.AsSpan(Math.Min(q + 1, queryCount - 1) * dim, dim);
-            var q2 = query.AsSpan(Math.Min(q + 2, queryCount - 1) * dim, dim);
-            var q3 = query.AsSpan(Math.Min(q + 3, queryCount - 1) * dim, dim);
+            var q0 = queries[q].Span;
+            var q1 = queries[Math.Min(q + 1, queryCount - 1)].Span;
+            var q2 = queries[Math.Min(q + 2, queryCount - 1)].Span;
+            var q3 = queries[Math.Min(q + 3, queryCount - 1)].Span;
             var g = 0;
             for (; g + 2 <= entries; g += 2)
             {
@@ -360,10 +402,11 @@ public sealed class HalfProxyPartition
             partition._locators.Add(reader.ReadInt64());
         }
 
+        // Each block sized to what it holds (the last one is trimmed; Add grows it back if the partition is built on).
         for (var start = 0; start < count; start += BlockEntries)
         {
-            var block = new Half[BlockEntries * dim];
-            reader.BaseStream.ReadExactly(MemoryMarshal.AsBytes(block.AsSpan(0, Math.Min(BlockEntries, count - start) * dim)));
+            var block = new Half[Math.Min(BlockEntries, count - start) * dim];
+            reader.BaseStream.ReadExactly(MemoryMarshal.AsBytes(block.AsSpan()));
             partition._blocks.Add(block);
         }
 

@@ -96,6 +96,18 @@ public sealed class HalfProxyPartitionTests
             Assert.Equal(499, hits[0].Ordinal);
             Assert.Equal(1f, hits[0].ApproximateScore, 2e-3f);
 
+            // Loaded blocks hold what they have (500 entries, not a block of 16,384), and the partition grows on past them.
+            Assert.Equal(500L * 24 * 2, loaded.ProxyBytes);
+            for (var i = 0; i < 20; i++)
+            {
+                loaded.Add($"more{i}", "m", vectors[i * 7]);
+            }
+
+            Assert.Equal(520, loaded.Count);
+            Assert.Equal("k16966", loaded.KeyOf(499));
+            Assert.Equal(499, loaded.SearchCandidates(vectors[16_966], 1, 1, 1)[0][0].Ordinal);
+            Assert.Equal("more19", loaded.KeyOf(loaded.SearchCandidates(vectors[19 * 7], 1, 1, 1)[0][0].Ordinal));
+
             File.WriteAllBytes(path, File.ReadAllBytes(path)[..20]);
             Assert.Throws<InvalidDataException>(() => HalfProxyPartition.Load(path));
         }

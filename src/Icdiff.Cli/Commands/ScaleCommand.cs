@@ -109,9 +109,10 @@ internal static class ScaleCommand
                 var passes = new List<(double Seconds, double Busy)>();
                 int[] found = [];
                 float[] scores = [];
+                (long Heap, long Committed)[] gc = [];
                 for (var r = 0; r < settings.Repeat; r++)
                 {
-                    (var seconds, var passBusy, found, scores) = await cluster.QueryAsync(snapshot, folder, settings, ct);
+                    (var seconds, var passBusy, found, scores, gc) = await cluster.QueryAsync(snapshot, folder, settings, ct);
                     passes.Add((seconds, passBusy));
                 }
 
@@ -148,6 +149,10 @@ internal static class ScaleCommand
                     expectedBytes = proxyBytes + cacheBytes + overhead[i],
                     // The acceptance measure: what the silo grew by over its idle self, against its share plus the cache bound.
                     growthOverShareAndCache = (double)(peak[i] - overhead[i]) / (proxyBytes + cacheBytes),
+                    // Where it is: the GC heap after the last pass (live objects and garbage not yet collected) and the
+                    // memory the GC had committed; the token cache's slab and the runtime's own are outside both.
+                    gcHeapBytesAfterQueries = gc[i].Heap,
+                    gcCommittedBytesAfterQueries = gc[i].Committed,
                 }).ToArray();
 
                 var busy = MedianOf(passes.Select(p => p.Busy));
@@ -463,7 +468,7 @@ internal static class ScaleCommand
         /// The queries split evenly over the worker silos, all searching at once; returns the wall time until the last
         /// finished, how busy the silos kept the cores, and each query's top-k rows and scores.
         /// </summary>
-        public async Task<(double Seconds, double Busy, int[] Rows, float[] Scores)> QueryAsync(GallerySnapshot snapshot, string folder, ScaleSettings settings, CancellationToken ct)
+        public async Task<(double Seconds, double Busy, int[] Rows, float[] Scores, (long Heap, long Committed)[] Gc)> QueryAsync(GallerySnapshot snapshot, string folder, ScaleSettings settings, CancellationToken ct)
         {
             var sequence = ++_querySequence;
             var slices = new List<(ScaleSiloProcess Worker, ScaleQueryRequest Request, string RequestFile)>();
@@ -485,13 +490,17 @@ internal static class ScaleCommand
                 await slice.Worker.SendAsync($"query {slice.RequestFile}");
             }
 
-            await Task.WhenAll(slices.Select(async s =>
+            var gc = await Task.WhenAll(slices.Select(async s =>
             {
                 var answer = await s.Worker.ReadLineAsync(TimeSpan.FromHours(2), ct);
                 if (!answer.StartsWith("done ", StringComparison.Ordinal))
                 {
                     throw new CliError($"{s.Worker.Name}: {answer}");
                 }
+
+                // "done <seconds> <GC heap bytes> <GC committed bytes>"
+                var fields = answer.Split(' ');
+                return (Heap: long.Parse(fields[2], CultureInfo.InvariantCulture), Committed: long.Parse(fields[3], CultureInfo.InvariantCulture));
             }));
             var seconds = clock.Elapsed.TotalSeconds;
             var busy = Workers.Select((w, i) => (w.CpuTime() - cpu[i]).TotalSeconds).Sum() / (seconds * Environment.ProcessorCount);
@@ -508,7 +517,7 @@ internal static class ScaleCommand
                 File.Delete(requestFile);
             }
 
-            return (seconds, busy, rows, scores);
+            return (seconds, busy, rows, scores, gc);
         }
 
         public async ValueTask DisposeAsync()

@@ -33,7 +33,7 @@ internal sealed record ScaleQueryRequest(
 /// It joins the benchmark's cluster (localhost clustering, the parent's silo as primary), prints "ready", then obeys
 /// one command per line on stdin: <c>query &lt;request.json&gt;</c> searches a slice of the queries through this
 /// silo's own sharded-index view (as an audit's worker does: fan-out to every partition, token reads through the
-/// silo's bounded cache, exact re-rank) and answers "done &lt;seconds&gt;" or "failed &lt;message&gt;". End of stdin,
+/// silo's bounded cache, exact re-rank) and answers "done &lt;seconds&gt; &lt;GC heap bytes&gt; &lt;GC committed bytes&gt;" or "failed &lt;message&gt;". End of stdin,
 /// which is also what the parent's death looks like, stops the silo: it never outlives the benchmark.
 /// </summary>
 internal static partial class ScaleSilo
@@ -83,7 +83,9 @@ internal static partial class ScaleSilo
                         try
                         {
                             var seconds = await QueryAsync(host.Services, JsonSerializer.Deserialize<ScaleQueryRequest>(await File.ReadAllTextAsync(line["query ".Length..], ct))!, ct);
-                            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"done {seconds:R}"));
+                            // Where the memory is, for the report: the GC heap (live + not yet collected) and what it has committed.
+                            var heap = GC.GetGCMemoryInfo();
+                            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"done {seconds:R} {heap.HeapSizeBytes} {heap.TotalCommittedBytes}"));
                         }
                         catch (Exception ex) when (ex is not OperationCanceledException)
                         {
@@ -225,6 +227,14 @@ internal sealed class ScaleSiloProcess : IAsyncDisposable
         if (Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
         {
             start.ArgumentList.Add(typeof(ScaleSilo).Assembly.Location);
+        }
+
+        // A worker silo runs with the server GC (Icdiff.Silo is a web project, whose default it is; the image sets it
+        // too); this process is the CLI, which keeps the workstation GC, so its children are told, unless the caller
+        // chose otherwise. Peak memory per silo depends on it.
+        if (Environment.GetEnvironmentVariable("DOTNET_gcServer") is null)
+        {
+            start.Environment["DOTNET_gcServer"] = "1";
         }
 
         start.ArgumentList.Add("bench");
