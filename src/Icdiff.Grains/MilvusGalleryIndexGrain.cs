@@ -205,7 +205,7 @@ internal sealed class MilvusGalleryIndex(MilvusGalleryCollection collection, Gal
     {
         var folder = Path.GetDirectoryName(snapshot.Partitions is [var file] ? file : throw new InvalidOperationException($"Milvus gallery snapshot {snapshot.Path} names no catalog."))!;
         var dim = embeddingLength / tokens;
-        var rows = Enumerable.Range(0, queryCount).Select(q => proxies.Slice(q * dim, dim).ToArray()).ToList();
+        var rows = TokenReRanking.QueryRows(proxies, queryCount, dim);
         var limit = (int)Math.Clamp((long)k * overfetch, 1, 16_384);
         var hits = await collection.SearchAsync(rows, limit, cancellationToken);
         return await Task.Run(

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Icdiff.Core;
 using Icdiff.Index.Embedded;
 
@@ -19,14 +18,7 @@ internal sealed class ShardedGalleryIndex(IGrainFactory grains, GallerySnapshot 
     {
         var files = snapshot.Partitions ?? throw new InvalidOperationException($"sharded gallery snapshot {snapshot.Path} names no partitions.");
         var dim = embeddingLength / tokens;
-        // One array per query, not one for the batch: small arrays die young on both ends of the call, where a batch's
-        // flat array (98 KB at 32 x 768) is a large-object-heap allocation per batch and per remote partition.
-        var rows = new float[queryCount][];
-        for (var q = 0; q < queryCount; q++)
-        {
-            rows[q] = proxies.Slice(q * dim, dim).ToArray();
-        }
-
+        var rows = TokenReRanking.QueryRows(proxies, queryCount, dim);
         var limit = (int)Math.Min(int.MaxValue, (long)k * limitFactor);
         var answers = await Task.WhenAll(files.Select((file, i) =>
             grains.GetGrain<IGalleryPartitionGrain>(ShardedGalleryIndexGrain.PartitionKey(snapshot.Path, i, files.Count))
@@ -90,6 +82,22 @@ internal readonly record struct StoredCandidate(string Key, string Stamp, string
 /// </summary>
 internal static class TokenReRanking
 {
+    /// <summary>
+    /// A batch's query proxies as one array per query, as the coarse searches are sent them: small arrays die young on
+    /// both ends of a call, where the batch's flat array (98 KB at 32 x 768) is a large-object-heap allocation per
+    /// batch and per remote partition, freed only by a full collection.
+    /// </summary>
+    public static float[][] QueryRows(ReadOnlyMemory<float> proxies, int queryCount, int dim)
+    {
+        var rows = new float[queryCount][];
+        for (var q = 0; q < queryCount; q++)
+        {
+            rows[q] = proxies.Slice(q * dim, dim).ToArray();
+        }
+
+        return rows;
+    }
+
     public static GalleryCandidate[][] Cut(ReadOnlyMemory<float> queries, int queryCount, int k, int tokens, int embeddingLength, TokenSegmentCache tokensRead, Action<int, List<StoredCandidate>> candidatesOf)
     {
         var dim = embeddingLength / tokens;

@@ -64,11 +64,17 @@ public sealed unsafe class TokenSegmentCache(long capacityBytes) : IDisposable
         ReadFromSegment(folder, locator, embedding);
         lock (_gate)
         {
-            if (!_disposed && capacityBytes >= (long)embeddingLength * sizeof(float) && !(_slotLength == embeddingLength && _slotOf.ContainsKey((folder, locator))))
+            if (!_disposed && capacityBytes >= (long)embeddingLength * sizeof(float))
             {
                 if (_slotLength != embeddingLength)
                 {
                     Reset(embeddingLength);
+                }
+
+                if (_slotOf.ContainsKey((folder, locator)))
+                {
+                    // Another reader cached it meanwhile.
+                    return embedding;
                 }
 
                 var slot = TakeSlot();
