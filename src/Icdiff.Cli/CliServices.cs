@@ -1,9 +1,5 @@
 using Icdiff.Core;
-using Icdiff.Corpora.AzureBlob;
-using Icdiff.Corpora.FileSystem;
-using Icdiff.Corpora.Manifest;
-using Icdiff.Embedding.Onnx;
-using Icdiff.Imaging.Skia;
+using Icdiff.Hosting;
 using Icdiff.Pipeline;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,26 +18,16 @@ internal static class CliServices
         var services = new ServiceCollection()
             .AddSingleton<IConfiguration>(configuration)
             .AddLogging(b => b.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning))
-            .AddWorkerAdapters()
+            .AddIcdiffWorkerAdapters()
             .AddImagePipeline();
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
     }
-
-    /// <summary>
-    /// The adapters every worker needs, with or without a silo: decoder, ONNX models, corpora. Manifests and blob
-    /// containers are registered before folders because the folder provider accepts any plain path.
-    /// </summary>
-    public static IServiceCollection AddWorkerAdapters(this IServiceCollection services) =>
-        services.AddSkiaImageDecoding().AddOnnxEmbedding().AddCorpora();
-
-    public static IServiceCollection AddCorpora(this IServiceCollection services) =>
-        services.AddManifestCorpora().AddAzureBlobCorpora().AddFileSystemCorpora();
 
     /// <summary>A resolver over every corpus kind, configured from the environment as the silo is.</summary>
     public static CorpusSourceResolver CreateCorpusResolver()
     {
         var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
-        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddCorpora();
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddIcdiffCorpora();
         services.AddSingleton<CorpusSourceResolver>();
         var provider = services.BuildServiceProvider();
         try

@@ -2,6 +2,7 @@ using Icdiff.Core;
 using Icdiff.Corpora.AzureBlob;
 using Icdiff.Embedding.Onnx;
 using Icdiff.Grains;
+using Icdiff.Grains.Index.Milvus;
 using Icdiff.History;
 using Icdiff.Imaging.Skia;
 using Icdiff.Index.Milvus;

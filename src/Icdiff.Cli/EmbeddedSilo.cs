@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using Icdiff.Grains;
+using Icdiff.Grains.Index.Milvus;
+using Icdiff.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -55,14 +57,12 @@ internal sealed class EmbeddedSilo : IAsyncDisposable
         builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
         // A failed start (an invalid setting, say) is reported once by the command as one line; the host's own log of it is a stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
-        builder.Services.AddWorkerAdapters();
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(FreePort(), FreePort());
-            silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10));
             // Schedules (icdiff serve) live in this process: their reminders need no store beyond it.
             silo.UseInMemoryReminderService();
-            silo.AddAuditGrains();
+            silo.AddIcdiffSilo();
         });
         var host = builder.Build();
         await host.StartAsync(cancellationToken);

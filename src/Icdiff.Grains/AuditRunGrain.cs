@@ -15,6 +15,7 @@ namespace Icdiff.Grains;
 /// change and each shard's result by its aggregate, so a run whose silo died, or whose whole cluster restarted,
 /// resumes when its grain is next activated (any status call does it) and dispatches only shards not yet stored.
 /// </summary>
+[HostedOn(SiloRoles.Coordinator)]
 internal sealed partial class AuditRunGrain(
     IOptions<AuditSiloOptions> options,
     IEmbedderProvider embedders,
@@ -24,7 +25,7 @@ internal sealed partial class AuditRunGrain(
     RunHistoryRecorder history,
     IOptions<HistoryOptions> historyOptions,
     IOptions<GalleryIndexOptions> indexOptions,
-    IOptions<Icdiff.Index.Milvus.MilvusOptions> milvusOptions,
+    GalleryIndexBackends indexBackends,
     ILogger<AuditRunGrain> logger) : Grain, IAuditRunGrain, IDisposable
 {
     private readonly List<SkipRecord> _gallerySkipped = [];
@@ -296,7 +297,7 @@ internal sealed partial class AuditRunGrain(
         _modelName = embedder.Manifest.Name;
         _scoring = embedder.Manifest.Scoring.DescribeWithGrading();
         _gradedLevels = embedder.Manifest.Scoring.GradedLevels;
-        _galleryIndex = indexOptions.Value.Describe(milvusOptions.Value.Collection);
+        _galleryIndex = indexBackends.Configured.Describe(indexOptions.Value);
 
         _state = RunState.IndexingGallery;
         await SaveAsync();
@@ -433,9 +434,7 @@ internal sealed partial class AuditRunGrain(
         var manifest = embedder.Manifest;
         var gallery = GrainFactory.GetGrain<IGalleryIndexGrain>(
             GalleryIndexKey(request.GalleryLocation, embedder.Fingerprint),
-            indexOptions.Value.IsSharded ? typeof(ShardedGalleryIndexGrain).FullName
-            : indexOptions.Value.IsMilvus ? typeof(MilvusGalleryIndexGrain).FullName
-            : typeof(GalleryIndexGrain).FullName);
+            indexBackends.Configured.IndexGrainClass);
         var pass = await gallery.BeginPassAsync(manifest.OutputTokens, manifest.OutputDim, embedder.Fingerprint);
         var source = corpora.Open(request.GalleryLocation);
         await foreach (var chunk in Chunk(source.ListAsync(cancellationToken), request.ShardSize, cancellationToken))

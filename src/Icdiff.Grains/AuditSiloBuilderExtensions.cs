@@ -1,6 +1,5 @@
 using Icdiff.Core;
 using Icdiff.History;
-using Icdiff.Index.Milvus;
 using Icdiff.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -14,7 +13,7 @@ public static class AuditSiloBuilderExtensions
 {
     /// <summary>
     /// Registers what the audit grains need on a silo besides the adapters (decoder, embedder provider, corpus
-    /// providers), which the host adds with their own AddXxx calls.
+    /// providers, gallery index backends), which the host adds with their own AddXxx calls.
     /// </summary>
     public static ISiloBuilder AddAuditGrains(this ISiloBuilder silo)
     {
@@ -31,21 +30,9 @@ public static class AuditSiloBuilderExtensions
         silo.Services.AddOptions<GrainTypeOptions>().PostConfigure<IOptions<AuditSiloOptions>>((types, audit) =>
         {
 #pragma warning disable IL2026 // grain classes are registered by the generated manifest; this only removes entries
-            if (!audit.Value.IsWorker)
-            {
-                types.Classes.Remove(typeof(WorkerGrain));
-                types.Classes.Remove(typeof(GalleryPartitionGrain));
-            }
-
-            if (!audit.Value.IsCoordinator)
-            {
-                types.Classes.Remove(typeof(AuditRunGrain));
-                types.Classes.Remove(typeof(ModelAggregateGrain));
-                types.Classes.Remove(typeof(GalleryIndexGrain));
-                types.Classes.Remove(typeof(ShardedGalleryIndexGrain));
-                types.Classes.Remove(typeof(MilvusGalleryIndexGrain));
-                types.Classes.Remove(typeof(ScheduleGrain));
-            }
+            types.Classes.RemoveWhere(type =>
+                type.GetCustomAttributes(typeof(HostedOnAttribute), inherit: false) is [HostedOnAttribute hosted]
+                && !audit.Value.HasRole(hosted.Role));
 #pragma warning restore IL2026
         });
         silo.Services.AddOptions<HistoryOptions>()
@@ -70,16 +57,11 @@ public static class AuditSiloBuilderExtensions
             }
         });
         silo.Services.AddImagePipeline();
-        silo.Services.TryAddSingleton<GalleryIndexCache>();
-        // Bound always, validated only where Icdiff:Index:Kind is milvus (the hosts also check the server answers at start).
-        silo.Services.AddOptions<MilvusOptions>()
-            .BindConfiguration(MilvusOptions.SectionName)
-            .Validate<IOptions<GalleryIndexOptions>>((milvus, index) => { if (index.Value.IsMilvus) { milvus.Validate(); } return true; })
-            .ValidateOnStart();
-        silo.Services.TryAddSingleton<MilvusConnection>();
+        // The index backends are composed by the host (AddEmbeddedGalleryIndex, ...); the grains see only these.
+        silo.Services.TryAddSingleton<GalleryIndexBackends>();
+        silo.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GalleryIndexOptions>, GalleryIndexKindValidator>());
         silo.Services.TryAddSingleton<WorkerSiloDirectory>();
         silo.Services.AddPlacementDirector<IcdiffWorkerSlotPlacement, WorkerSlotPlacementDirector>();
-        silo.Services.AddPlacementDirector<IcdiffPartitionSpreadPlacement, PartitionSpreadPlacementDirector>();
         silo.Services.TryAddSingleton<CorpusSourceResolver>();
         // Hosts with a shared store (Redis in a cluster) register theirs first; the default keeps runs under the data directory.
         silo.Services.TryAddSingleton<IRunStore>(sp => new FileRunStore(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuditSiloOptions>>().Value.DataDirectory));

@@ -101,7 +101,7 @@ public sealed class AuditSiloOptions
         return problems;
     }
 
-    private bool HasRole(string role) => RoleList().Contains(role, StringComparer.Ordinal);
+    public bool HasRole(string role) => RoleList().Contains(role, StringComparer.Ordinal);
 
     private string[] RoleList() => (Roles ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(r => r.ToLowerInvariant()).ToArray();
 }

@@ -42,12 +42,6 @@ public sealed class GalleryIndexOptions
 
     public bool IsMilvus => string.Equals(Kind, GalleryBackends.Milvus, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>The backend as reports name it: "embedded", "sharded, 8 partitions" or "milvus, collection prefix x".</summary>
-    public string Describe(string milvusCollection) =>
-        IsSharded ? $"{GalleryBackends.Sharded}, {Partitions} partitions"
-        : IsMilvus ? $"{GalleryBackends.Milvus}, collections {milvusCollection}_*"
-        : GalleryBackends.Embedded;
-
     public void Validate() => SettingsProblems.ThrowIfAny(Problems());
 
     /// <summary>Every problem, each naming its key.</summary>

@@ -5,7 +5,7 @@ namespace Icdiff.Grains;
 /// latest of each key. Runs over the same gallery may overlap: each has its own pass, and a seal drops entries no pass
 /// listed only when no other pass is open; superseded entries (an image changed and embedded again) always go.
 /// </summary>
-internal sealed class GalleryPasses
+public sealed class GalleryPasses
 {
     /// <summary>A pass not sealed within this time belongs to a run that was lost; it no longer holds back removals.</summary>
     private static readonly TimeSpan AbandonedPass = TimeSpan.FromDays(1);

@@ -1,7 +1,7 @@
 namespace Icdiff.Grains;
 
 /// <summary>Event ids of the grains: 4000-4099.</summary>
-internal static class GrainEventIds
+public static class GrainEventIds
 {
     public const int GallerySealed = 4000;
     public const int GalleryIndexDiscarded = 4001;

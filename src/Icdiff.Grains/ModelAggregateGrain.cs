@@ -8,6 +8,7 @@ namespace Icdiff.Grains;
 /// acknowledged, so results survive the loss of this activation's silo and a restart of the whole cluster; on
 /// activation the stored deliveries are replayed in the order they were recorded.
 /// </summary>
+[HostedOn(SiloRoles.Coordinator)]
 internal sealed partial class ModelAggregateGrain(IRunStore store, ILogger<ModelAggregateGrain> logger) : Grain, IModelAggregateGrain
 {
     private static readonly string[] LevelTags = ["0", "1", "2", "3", "4", "5"];

@@ -10,6 +10,7 @@ namespace Icdiff.Grains;
 /// reads the schedule's latest run from the history and starts a run when the cron time after that run's start has
 /// come. Runs of one schedule never overlap: a tick that finds one under way does nothing.
 /// </summary>
+[HostedOn(SiloRoles.Coordinator)]
 internal sealed partial class ScheduleGrain(
     IOptionsMonitor<SchedulingOptions> options,
     IRunHistoryStore history,

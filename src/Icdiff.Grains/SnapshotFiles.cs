@@ -6,7 +6,7 @@ namespace Icdiff.Grains;
 /// disturbed and a crash mid-save leaves the previous snapshot in place. Superseded files are kept for
 /// <see cref="Retention"/> (runs still scanning them may load them on a new silo), then deleted at a later seal.
 /// </summary>
-internal static class SnapshotFiles
+public static class SnapshotFiles
 {
     private const string PointerFile = "current";
 

@@ -10,12 +10,13 @@ namespace Icdiff.Grains;
 /// decides where work goes; each activation handles one batch at a time.
 /// </summary>
 [WorkerSlotPlacement]
+[HostedOn(SiloRoles.Worker)]
 [GrainType(TypeName)]
 internal sealed class WorkerGrain(
     ImagePipeline pipeline,
     IEmbedderProvider embedders,
     CorpusSourceResolver corpora,
-    GalleryIndexCache galleries,
+    GalleryIndexBackends galleries,
     ILocalSiloDetails silo,
     IOptions<AuditSiloOptions> options) : Grain, IWorkerGrain
 {
@@ -46,7 +47,7 @@ internal sealed class WorkerGrain(
         activity?.SetTag("icdiff.items", shard.Items.Count);
         var source = corpora.Open(shard.Location);
         var embedder = await embedders.GetOffTurnAsync(shard.ModelManifest);
-        var index = galleries.Get(shard.Gallery, embedder.Manifest);
+        var index = galleries.Open(shard.Gallery, embedder.Manifest);
         var target = new SearchTarget(index, embedder.Manifest.Scoring, shard.Candidates, shard.MatchRule);
         var aggregate = GrainFactory.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(shard.RunId, shard.Model));
         var attempt = Guid.NewGuid().ToString("N");

@@ -1,12 +1,9 @@
 using System.Net;
 using Icdiff.Core;
-using Icdiff.Corpora.AzureBlob;
-using Icdiff.Corpora.FileSystem;
-using Icdiff.Corpora.Manifest;
 using Icdiff.Dashboard;
-using Icdiff.Embedding.Onnx;
 using Icdiff.Grains;
-using Icdiff.Imaging.Skia;
+using Icdiff.Grains.Index.Milvus;
+using Icdiff.Hosting;
 using Icdiff.Silo;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -83,7 +80,6 @@ builder.Services.AddSingleton<MembershipGuard>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<MembershipGuard>());
 builder.Services.AddSingleton<CorpusSourceResolver>();
 builder.Services.AddIcdiffDashboard();
-builder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddManifestCorpora().AddAzureBlobCorpora().AddFileSystemCorpora();
 builder.UseOrleans(silo =>
 {
     if (cluster.Kubernetes)
@@ -109,10 +105,9 @@ builder.UseOrleans(silo =>
     silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.Redis!));
     // Schedule reminders live in the cluster's Redis, so a schedule keeps firing whichever silos come and go.
     silo.UseRedisReminderService(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.Redis!));
-    silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10));
     silo.AddActivityPropagation();
     silo.AddDashboard();
-    silo.AddAuditGrains();
+    silo.AddIcdiffSilo();
 });
 
 var exportOtlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);

@@ -26,9 +26,31 @@ public sealed class ArchitectureTests
     }
 
     [Fact]
-    public void Grains_DoNotReferenceAdaptersOrHosts()
+    public void Grains_DoNotReferenceAdaptersBackendsOrHosts()
     {
         var references = ReferencesOf("Icdiff.Grains");
-        Assert.DoesNotContain(references, r => r is "Icdiff.Imaging.Skia" or "Icdiff.Embedding.Onnx" or "Icdiff.Corpora.FileSystem" or "Icdiff.Cli");
+        Assert.DoesNotContain(references, r => Adapters.Contains(r) || r is "Icdiff.Index.Milvus" or "Icdiff.Hosting" or "Icdiff.Cli" or "Icdiff.Silo");
+        Assert.DoesNotContain(references, r => r.StartsWith("Icdiff.Grains.Index.", StringComparison.Ordinal));
+    }
+
+    /// <summary>Each gallery index backend plugs into the grains through their contract, its own vector library and the exact re-ranking over stored tokens only.</summary>
+    [Theory]
+    [InlineData("Icdiff.Grains.Index.Embedded", "Icdiff.Index.Embedded", "Icdiff.Index.Embedded")]
+    [InlineData("Icdiff.Grains.Index.Sharded", "Icdiff.Index.Embedded", "Icdiff.Index.Embedded")]
+    [InlineData("Icdiff.Grains.Index.Milvus", "Icdiff.Index.Milvus", "Icdiff.Index.Embedded")]
+    public void IndexBackends_ReferenceTheGrainsAndTheirOwnLibrariesOnly(string backend, string library, string reRanking)
+    {
+        var allowed = new[] { "Icdiff.Grains", "Icdiff.Grains.Abstractions", "Icdiff.Core", library, reRanking };
+        var references = ReferencesOf(backend);
+        Assert.Contains("Icdiff.Grains", references);
+        Assert.All(references.Where(r => r.StartsWith("Icdiff", StringComparison.Ordinal)), r => Assert.Contains(r, allowed));
+    }
+
+    /// <summary>The hosts compose the silo in one place; none of them names a backend's grain class itself.</summary>
+    [Fact]
+    public void Hosts_ComposeTheSiloThroughHosting()
+    {
+        Assert.Contains("Icdiff.Hosting", ReferencesOf("icdiff"));
+        Assert.Contains("Icdiff.Hosting", ReferencesOf("icdiff-silo"));
     }
 }

@@ -3,6 +3,7 @@ using Icdiff.Corpora.FileSystem;
 using Icdiff.Corpora.Manifest;
 using Icdiff.Embedding.Onnx;
 using Icdiff.Grains;
+using Icdiff.Hosting;
 using Icdiff.History;
 using Icdiff.Imaging.Skia;
 using Icdiff.Synthesis;
@@ -212,9 +213,8 @@ public sealed class DashboardFixture : IAsyncLifetime
         {
             siloBuilder.Services.Configure<AuditSiloOptions>(o => o.DataDirectory = DataDirectory);
             siloBuilder.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(5));
-            siloBuilder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddManifestCorpora().AddFileSystemCorpora();
             siloBuilder.Services.AddLogging(l => l.AddFilter("Orleans", LogLevel.Error));
-            siloBuilder.AddAuditGrains();
+            siloBuilder.AddIcdiffSilo();
         }
     }
 }

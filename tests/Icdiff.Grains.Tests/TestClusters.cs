@@ -1,7 +1,5 @@
-using Icdiff.Corpora.FileSystem;
-using Icdiff.Embedding.Onnx;
 using Icdiff.Core;
-using Icdiff.Imaging.Skia;
+using Icdiff.Hosting;
 using Icdiff.Synthesis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -22,12 +20,11 @@ internal static class TestClusters
         return cluster;
     }
 
-    /// <summary>The silo services of an audit: decoder, ONNX embedder, folder corpora, the grains; Orleans' own logs at <paramref name="orleansLogLevel"/>.</summary>
+    /// <summary>The silo composition every host uses (<see cref="IcdiffSiloBuilderExtensions.AddIcdiffSilo"/>); Orleans' own logs at <paramref name="orleansLogLevel"/>.</summary>
     public static ISiloBuilder AddAuditSilo(this ISiloBuilder siloBuilder, LogLevel orleansLogLevel = LogLevel.Error)
     {
-        siloBuilder.Services.AddSkiaImageDecoding().AddOnnxEmbedding().AddFileSystemCorpora();
         siloBuilder.Services.AddLogging(l => l.AddFilter("Orleans", orleansLogLevel));
-        return siloBuilder.AddAuditGrains();
+        return siloBuilder.AddIcdiffSilo();
     }
 
     /// <summary>An audit of every model corpus of a demo corpus against its gallery, with the built-in model and the default criterion.</summary>

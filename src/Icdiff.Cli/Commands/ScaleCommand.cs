@@ -6,6 +6,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using Icdiff.Core;
 using Icdiff.Grains;
+using Icdiff.Hosting;
 using Icdiff.Index.Embedded;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -26,7 +27,6 @@ namespace Icdiff.Cli.Commands;
 internal static class ScaleCommand
 {
     private const string Fingerprint = "bench-scale-synthetic-v1";
-    private const string ShardedRouterClass = "Icdiff.Grains.ShardedGalleryIndexGrain";
     private const int BuildChunk = 2_048;
     private const int BuildInFlight = 3;
     private const int ExhaustiveChunk = 65_536;
@@ -95,7 +95,7 @@ internal static class ScaleCommand
                 // Idle, empty silos: the fixed overhead every expectation adds.
                 var overhead = cluster.Workers.Select(w => w.Memory()?.Peak ?? 0).ToArray();
                 var build = Stopwatch.StartNew();
-                var snapshot = await BuildAsync(cluster.Grains, folder, size, ct);
+                var snapshot = await BuildAsync(cluster.Grains, cluster.ShardedIndexGrainClass, folder, size, ct);
                 var buildSeconds = build.Elapsed.TotalSeconds;
                 var afterBuild = cluster.Workers.Select(w => w.Memory()?.Rss ?? 0).ToArray();
 
@@ -212,9 +212,9 @@ internal static class ScaleCommand
     }
 
     /// <summary>Builds the gallery of the first <paramref name="size"/> rows through the sharded router, as an audit's gallery pass does.</summary>
-    private static async Task<GallerySnapshot> BuildAsync(IGrainFactory grains, string folder, int size, CancellationToken ct)
+    private static async Task<GallerySnapshot> BuildAsync(IGrainFactory grains, string indexGrainClass, string folder, int size, CancellationToken ct)
     {
-        var index = grains.GetGrain<IGalleryIndexGrain>(string.Create(CultureInfo.InvariantCulture, $"bench-scale-{size}"), ShardedRouterClass);
+        var index = grains.GetGrain<IGalleryIndexGrain>(string.Create(CultureInfo.InvariantCulture, $"bench-scale-{size}"), indexGrainClass);
         var pass = await index.BeginPassAsync(1, ScaleVectors.Dim, Fingerprint);
         var galleryPath = ScaleVectors.GalleryPath(folder);
         var inFlight = new List<Task>();
@@ -415,6 +415,9 @@ internal static class ScaleCommand
 
         public IGrainFactory Grains => _coordinator.Services.GetRequiredService<IGrainFactory>();
 
+        /// <summary>The coordinator's grain class of sharded indexes, as the backend names it.</summary>
+        public string ShardedIndexGrainClass => _coordinator.Services.GetRequiredService<GalleryIndexBackends>().Of(GalleryBackends.Sharded).IndexGrainClass;
+
         public static async Task<ScaleCluster> StartAsync(ScaleSettings settings, string data, CancellationToken ct)
         {
             var clusterId = $"bench-scale-{Guid.NewGuid():N}";
@@ -540,13 +543,11 @@ internal static class ScaleCommand
                 new($"{GalleryIndexOptions.SectionName}:{nameof(GalleryIndexOptions.Partitions)}", partitions.ToString(CultureInfo.InvariantCulture)),
             ]);
             ScaleSilo.ConfigureQuietLogging(builder.Logging);
-            builder.Services.AddWorkerAdapters();
             builder.UseOrleans(silo =>
             {
                 silo.UseLocalhostClustering(siloPort, FreePort(), null, clusterId, clusterId);
-                silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10));
                 silo.UseInMemoryReminderService();
-                silo.AddAuditGrains();
+                silo.AddIcdiffSilo();
             });
             var host = builder.Build();
             try

@@ -6,6 +6,7 @@ using System.Text.Json;
 using Icdiff.Core;
 using Icdiff.Embedding.Onnx;
 using Icdiff.Grains;
+using Icdiff.Hosting;
 using Icdiff.Synthesis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -222,13 +223,11 @@ internal static class ScaleOutCommand
             builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
             // Registered before the adapters, whose own registration of the provider then stands aside.
             builder.Services.AddSingleton<IEmbedderProvider>(sp => new FixedLatencyEmbedderProvider(sp.GetRequiredService<ModelCatalog>(), batchLatency));
-            builder.Services.AddWorkerAdapters();
             builder.UseOrleans(silo =>
             {
                 silo.UseLocalhostClustering(siloPort, FreePort(), primary, clusterId, clusterId);
-                silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10));
                 silo.UseInMemoryReminderService();
-                silo.AddAuditGrains();
+                silo.AddIcdiffSilo();
             });
             var host = builder.Build();
             await host.StartAsync(cancellationToken);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -7,6 +8,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Icdiff.Core;
 using Icdiff.Grains;
+using Icdiff.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -61,14 +63,12 @@ internal static partial class ScaleSilo
                 new($"{GalleryIndexOptions.SectionName}:{nameof(GalleryIndexOptions.TokenCacheMegabytes)}", parse.GetValue(cacheMb).ToString(CultureInfo.InvariantCulture)),
             ]);
             ConfigureQuietLogging(builder.Logging);
-            builder.Services.AddWorkerAdapters();
             var clusterId = parse.GetValue(cluster)!;
             builder.UseOrleans(silo =>
             {
                 silo.UseLocalhostClustering(parse.GetValue(siloPort), parse.GetValue(gatewayPort), new IPEndPoint(IPAddress.Loopback, parse.GetValue(primaryPort)), clusterId, clusterId);
-                silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromMinutes(10));
                 silo.UseInMemoryReminderService();
-                silo.AddAuditGrains();
+                silo.AddIcdiffSilo();
             });
             using var host = builder.Build();
             await host.StartAsync(ct);
@@ -126,8 +126,7 @@ internal static partial class ScaleSilo
     {
         const int InFlight = 2;
         var snapshot = new GallerySnapshot(request.SnapshotPath, request.SnapshotCount, request.Fingerprint, GalleryBackends.Sharded, request.Partitions);
-        var index = services.GetRequiredService<GalleryIndexCache>().Get(snapshot, ProxyOnlyModel(ScaleVectors.Dim));
-        var queries = ScaleVectors.ReadRows(request.QueriesFile, request.First, request.Count);
+        var index = services.GetRequiredService<GalleryIndexBackends>().Open(snapshot, ProxyOnlyModel(ScaleVectors.Dim));
         var rows = new int[request.Count * request.K];
         var scores = new float[request.Count * request.K];
         Array.Fill(rows, -1);
@@ -141,9 +140,13 @@ internal static partial class ScaleSilo
             var count = Math.Min(request.Batch, request.Count - start);
             batches.Add(Task.Run(async () =>
             {
+                // Each batch's queries are read as it starts, as an audit's worker gets them: the silo holds no slice of
+                // the query file, whose size (15 MB for 5,000 queries) would count in its peak as if it were the index's.
+                var queries = ArrayPool<float>.Shared.Rent(count * ScaleVectors.Dim);
                 try
                 {
-                    var found = await index.FindCandidatesAsync(queries.AsMemory(first * ScaleVectors.Dim, count * ScaleVectors.Dim), count, request.K, cancellationToken);
+                    ScaleVectors.ReadRows(request.QueriesFile, request.First + first, count, queries);
+                    var found = await index.FindCandidatesAsync(queries.AsMemory(0, count * ScaleVectors.Dim), count, request.K, cancellationToken);
                     for (var q = 0; q < count; q++)
                     {
                         for (var c = 0; c < found[q].Length; c++)
@@ -155,6 +158,7 @@ internal static partial class ScaleSilo
                 }
                 finally
                 {
+                    ArrayPool<float>.Shared.Return(queries);
                     gate.Release();
                 }
             }, cancellationToken));

@@ -105,16 +105,21 @@ internal static class ScaleVectors
     public static float[] ReadRows(string path, long first, int count)
     {
         var rows = new float[(long)count * Dim];
+        ReadRows(path, first, count, rows);
+        return rows;
+    }
+
+    /// <summary>Rows <paramref name="first"/> .. + <paramref name="count"/> of a vector file into <paramref name="destination"/>.</summary>
+    public static void ReadRows(string path, long first, int count, Span<float> destination)
+    {
         using var handle = File.OpenHandle(path);
-        var bytes = MemoryMarshal.AsBytes(rows.AsSpan());
+        var bytes = MemoryMarshal.AsBytes(destination[..(count * Dim)]);
         var offset = first * Dim * sizeof(float);
         for (var read = 0; read < bytes.Length;)
         {
             var n = RandomAccess.Read(handle, bytes[read..], offset + read);
             read += n > 0 ? n : throw new InvalidDataException($"'{path}' ends before row {first + count}.");
         }
-
-        return rows;
     }
 
     private static void UnitRow(ulong seed, long row, Span<float> destination)

@@ -1,7 +1,7 @@
 using Icdiff.Index.Milvus;
 using Microsoft.Extensions.Configuration;
 
-namespace Icdiff.Grains;
+namespace Icdiff.Grains.Index.Milvus;
 
 /// <summary>
 /// The hosts' start-up checks of the Milvus backend: its settings matter only where <c>Icdiff:Index:Kind</c> is

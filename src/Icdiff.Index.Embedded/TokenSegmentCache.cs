@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace Icdiff.Grains;
+namespace Icdiff.Index.Embedded;
 
 /// <summary>
 /// Reads gallery embeddings from token segment files, keeping the most recently used ones up to a byte bound: a

@@ -1,4 +1,4 @@
-namespace Icdiff.Grains.Tests;
+namespace Icdiff.Index.Embedded.Tests;
 
 /// <summary>
 /// The token cache against real segment files: what it returns, what it keeps (hits are told apart from reads by

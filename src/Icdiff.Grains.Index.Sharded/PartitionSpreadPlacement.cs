@@ -2,7 +2,7 @@ using System.Globalization;
 using Orleans.Placement;
 using Orleans.Runtime.Placement;
 
-namespace Icdiff.Grains;
+namespace Icdiff.Grains.Index.Sharded;
 
 /// <summary>
 /// Spreads the partitions of one sharded gallery index over the silos that can hold them: partition i of an index goes

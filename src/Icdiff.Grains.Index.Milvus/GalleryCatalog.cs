@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Icdiff.Grains;
+namespace Icdiff.Grains.Index.Milvus;
 
 /// <summary>
 /// What the coordinator of a Milvus-backed gallery index remembers of each entry: key, stamp and the locator of its

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace Icdiff.Grains;
+namespace Icdiff.Index.Embedded;
 
 /// <summary>
 /// Appends gallery embeddings (float32 tokens) to token segment files in one folder and returns each one's locator
@@ -9,7 +9,7 @@ namespace Icdiff.Grains;
 /// new segment after the highest on disk, so an index re-activated on another silo never appends to a file that
 /// another process may still hold; segments are never rewritten, so every published locator stays valid.
 /// </summary>
-internal sealed class TokenSegmentWriter(string folder) : IAsyncDisposable, IDisposable
+public sealed class TokenSegmentWriter(string folder) : IAsyncDisposable, IDisposable
 {
     /// <summary>Locators hold the segment number above this bit and the record number below it.</summary>
     public const int SegmentShift = 40;

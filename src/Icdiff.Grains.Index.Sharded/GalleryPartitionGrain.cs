@@ -5,7 +5,7 @@ using Icdiff.Index.Embedded;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Icdiff.Grains;
+namespace Icdiff.Grains.Index.Sharded;
 
 /// <summary>
 /// One partition of a sharded gallery index (see <see cref="IGalleryPartitionGrain"/>). Its float16 proxies are in
@@ -16,6 +16,7 @@ namespace Icdiff.Grains;
 /// load that file and carry on. Segment files are never rewritten, so every snapshot's locators stay valid.
 /// </summary>
 [PartitionSpreadPlacement]
+[HostedOn(SiloRoles.Worker)]
 internal sealed partial class GalleryPartitionGrain(IOptions<AuditSiloOptions> options, ILogger<GalleryPartitionGrain> logger) : Grain, IGalleryPartitionGrain, IDisposable
 {
     private readonly GalleryPasses _passes = new();
@@ -59,12 +60,19 @@ internal sealed partial class GalleryPartitionGrain(IOptions<AuditSiloOptions> o
         return Task.FromResult<IReadOnlyList<ImageRef>>(_passes.FilterNew(pass, items, building.StampOf));
     }
 
-    public Task AddAsync(IReadOnlyList<GalleryEmbedding> embeddings)
+    public async Task AddAsync(IReadOnlyList<GalleryEmbedding> embeddings)
     {
         var building = _building ?? throw new InvalidOperationException("gallery pass is not open on this partition (re-activated after its silo was lost); the run starts its gallery pass again.");
+        _segments ??= new TokenSegmentWriter(Folder);
+        // Proxies and segment writes are CPU and I/O work: off the grain's turn (the scheduler warns past a second),
+        // while the grain, which is not reentrant, takes no other call until they are done.
+        await Task.Run(() => Append(building, _segments, embeddings));
+    }
+
+    private void Append(HalfProxyPartition building, TokenSegmentWriter segments, IReadOnlyList<GalleryEmbedding> embeddings)
+    {
         var dim = building.Dim;
         var proxy = new float[dim];
-        _segments ??= new TokenSegmentWriter(Folder);
         foreach (var e in embeddings)
         {
             if (e.Embedding.Length != _tokens * dim)
@@ -72,14 +80,12 @@ internal sealed partial class GalleryPartitionGrain(IOptions<AuditSiloOptions> o
                 throw new ArgumentException($"embedding of '{e.Image.Key}' has {e.Embedding.Length} floats; this index holds {_tokens} x {dim}.");
             }
 
-            var locator = _segments.Append(e.Embedding);
+            var locator = segments.Append(e.Embedding);
             EmbeddingMath.Proxy(e.Embedding, _tokens, proxy);
             building.Add(e.Image.Key, e.Image.Stamp, _tokens == 1 ? e.Embedding : proxy, locator);
             _passes.Added(e.Image.Key, building.Count - 1);
             _changed = true;
         }
-
-        return Task.CompletedTask;
     }
 
     public async Task<PartitionSnapshot> SealPassAsync(Guid pass)
@@ -99,7 +105,7 @@ internal sealed partial class GalleryPartitionGrain(IOptions<AuditSiloOptions> o
         }
 
         var file = SnapshotFiles.NewFile(Folder);
-        building.Save(file);
+        await Task.Run(() => building.Save(file));
         SnapshotFiles.Publish(Folder, file, _fingerprint);
         _currentFile = file;
         _changed = false;
@@ -109,7 +115,7 @@ internal sealed partial class GalleryPartitionGrain(IOptions<AuditSiloOptions> o
         _snapshots.Clear();
         var sealedCopy = building;
         _snapshots[file] = new Lazy<HalfProxyPartition>(() => sealedCopy);
-        _building = _passes.AnyOpen ? HalfProxyPartition.Load(file) : null;
+        _building = _passes.AnyOpen ? await Task.Run(() => HalfProxyPartition.Load(file)) : null;
         Log.Sealed(logger, this.GetPrimaryKeyString(), sealedCopy.Count, removed);
         return new PartitionSnapshot(file, sealedCopy.Count);
     }

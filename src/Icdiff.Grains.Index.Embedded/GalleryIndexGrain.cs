@@ -2,7 +2,7 @@ using Icdiff.Index.Embedded;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Icdiff.Grains;
+namespace Icdiff.Grains.Index.Embedded;
 
 /// <summary>
 /// Owns one gallery index. A sealed pass that changed the index is written to a new file and a "current" pointer is
@@ -11,6 +11,7 @@ namespace Icdiff.Grains;
 /// files are kept for <see cref="SnapshotFiles.Retention"/> (runs still scanning against them may need to load them on a
 /// new silo), then deleted at a later seal.
 /// </summary>
+[HostedOn(SiloRoles.Coordinator)]
 internal sealed partial class GalleryIndexGrain(IOptions<AuditSiloOptions> options, ILogger<GalleryIndexGrain> logger) : Grain, IGalleryIndexGrain
 {
     private readonly GalleryPasses _passes = new();

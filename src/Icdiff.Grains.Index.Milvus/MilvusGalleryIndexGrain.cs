@@ -1,9 +1,10 @@
+using Icdiff.Index.Embedded;
 using Icdiff.Core;
 using Icdiff.Index.Milvus;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Icdiff.Grains;
+namespace Icdiff.Grains.Index.Milvus;
 
 /// <summary>
 /// A gallery index whose proxies live in Milvus (<c>Icdiff:Index:Kind=milvus</c>): each gallery image's full tokens are
@@ -12,6 +13,7 @@ namespace Icdiff.Grains;
 /// backends (<see cref="GalleryPasses"/>): unchanged images are never embedded again, and a seal deletes the rows of
 /// images no longer listed. The coordinator keeps only a catalog of keys and stamps, persisted at each seal.
 /// </summary>
+[HostedOn(SiloRoles.Coordinator)]
 internal sealed partial class MilvusGalleryIndexGrain(
     IOptions<AuditSiloOptions> options,
     IOptions<MilvusOptions> milvus,

@@ -1,13 +1,14 @@
 using System.Text;
 using Microsoft.Extensions.Options;
 
-namespace Icdiff.Grains;
+namespace Icdiff.Grains.Index.Sharded;
 
 /// <summary>
 /// The sharded backend's face to a run: the same passes as the embedded index, routed by key to
 /// <see cref="GalleryIndexOptions.Partitions"/> partition grains. It holds no vectors and no keys; its only state is the
 /// partition count, which is part of every partition's key (a gallery indexed with another count is indexed afresh).
 /// </summary>
+[HostedOn(SiloRoles.Coordinator)]
 internal sealed class ShardedGalleryIndexGrain(IOptions<GalleryIndexOptions> options) : Grain, IGalleryIndexGrain
 {
     private string _fingerprint = string.Empty;
