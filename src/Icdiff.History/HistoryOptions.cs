@@ -51,9 +51,4 @@ public sealed class HistoryOptions
     }
 
     public double? LimitFor(string model) => ModelLimits.TryGetValue(model, out var limit) ? limit : RatioLimit;
-
-    /// <summary>The store these options name: PostgreSQL when a connection string is set, else SQLite.</summary>
-    public IRunHistoryStore CreateStore(string dataDirectory) => string.IsNullOrWhiteSpace(Postgres)
-        ? new SqliteRunHistoryStore(SqlitePath ?? System.IO.Path.Combine(dataDirectory, "history.db"))
-        : new PostgresRunHistoryStore(Postgres);
 }

@@ -6,6 +6,7 @@ using Icdiff.Grains;
 using Icdiff.Grains.Index.Embedded;
 using Icdiff.Grains.Index.Milvus;
 using Icdiff.Grains.Index.Sharded;
+using Icdiff.History.Sql;
 using Icdiff.Imaging.Skia;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -23,7 +24,7 @@ public static class IcdiffSiloBuilderExtensions
     /// <summary>How long a grain call may take: a gallery pass or a shard of a large model on a CPU worker takes minutes.</summary>
     public static readonly TimeSpan GrainCallTimeout = TimeSpan.FromMinutes(10);
 
-    /// <summary>The audit grains, every gallery index backend, the worker adapters and the default grain call timeout.</summary>
+    /// <summary>The audit grains, every gallery index backend, the SQL history store, the worker adapters and the default grain call timeout.</summary>
     public static ISiloBuilder AddIcdiffSilo(this ISiloBuilder silo)
     {
         silo.Services.AddIcdiffWorkerAdapters();
@@ -31,6 +32,8 @@ public static class IcdiffSiloBuilderExtensions
         // whether it is configured before or after this call.
         silo.Services.Insert(0, ServiceDescriptor.Singleton<IConfigureOptions<SiloMessagingOptions>>(
             new ConfigureOptions<SiloMessagingOptions>(o => o.ResponseTimeout = GrainCallTimeout)));
+        // SQLite under the silo's data directory, or PostgreSQL where Icdiff:History:Postgres names one.
+        silo.Services.AddSqlRunHistory(sp => sp.GetRequiredService<IOptions<AuditSiloOptions>>().Value.DataDirectory);
         return silo.AddAuditGrains()
             .AddEmbeddedGalleryIndex()
             .AddShardedGalleryIndex()

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Icdiff.RunStore.Redis;
 using Icdiff.Grains;
 using Microsoft.Extensions.Options;
 using Orleans.Clustering.Redis;

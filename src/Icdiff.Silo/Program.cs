@@ -1,4 +1,5 @@
 using System.Net;
+using Icdiff.RunStore.Redis;
 using Icdiff.Core;
 using Icdiff.Dashboard;
 using Icdiff.Grains;

@@ -29,7 +29,7 @@ public sealed class ArchitectureTests
     public void Grains_DoNotReferenceAdaptersBackendsOrHosts()
     {
         var references = ReferencesOf("Icdiff.Grains");
-        Assert.DoesNotContain(references, r => Adapters.Contains(r) || r is "Icdiff.Index.Milvus" or "Icdiff.Hosting" or "Icdiff.Cli" or "Icdiff.Silo");
+        Assert.DoesNotContain(references, r => Adapters.Contains(r) || r is "Icdiff.Index.Milvus" or "Icdiff.History.Sql" or "Icdiff.RunStore.Redis" or "Icdiff.Hosting" or "icdiff" or "icdiff-silo");
         Assert.DoesNotContain(references, r => r.StartsWith("Icdiff.Grains.Index.", StringComparison.Ordinal));
     }
 
@@ -44,6 +44,15 @@ public sealed class ArchitectureTests
         var references = ReferencesOf(backend);
         Assert.Contains("Icdiff.Grains", references);
         Assert.All(references.Where(r => r.StartsWith("Icdiff", StringComparison.Ordinal)), r => Assert.Contains(r, allowed));
+    }
+
+    /// <summary>The stores are adapters too: the history contract knows no SQL driver, the run store's Redis is its own project.</summary>
+    [Fact]
+    public void HistoryContract_KnowsNoSqlDriver()
+    {
+        var references = Assembly.Load("Icdiff.History").GetReferencedAssemblies().Select(a => a.Name!).ToList();
+        Assert.DoesNotContain(references, r => r is "Microsoft.Data.Sqlite" or "Npgsql" or "StackExchange.Redis");
+        Assert.DoesNotContain("StackExchange.Redis", Assembly.Load("Icdiff.Grains").GetReferencedAssemblies().Select(a => a.Name!));
     }
 
     /// <summary>The hosts compose the silo in one place; none of them names a backend's grain class itself.</summary>

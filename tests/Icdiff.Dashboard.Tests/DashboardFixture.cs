@@ -5,6 +5,7 @@ using Icdiff.Embedding.Onnx;
 using Icdiff.Grains;
 using Icdiff.Hosting;
 using Icdiff.History;
+using Icdiff.History.Sql;
 using Icdiff.Imaging.Skia;
 using Icdiff.Synthesis;
 using Microsoft.AspNetCore.Builder;

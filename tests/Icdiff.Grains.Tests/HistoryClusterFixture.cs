@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Icdiff.History;
+using Icdiff.History.Sql;
 using Icdiff.Synthesis;
 using Icdiff.Tests.Shared;
 using Microsoft.Extensions.DependencyInjection;

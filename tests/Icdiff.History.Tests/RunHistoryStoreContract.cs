@@ -1,3 +1,4 @@
+using Icdiff.History.Sql;
 using Icdiff.Tests.Shared;
 
 namespace Icdiff.History.Tests;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Icdiff.History;
+using Icdiff.History.Sql;
 
 namespace Icdiff.Cli.Commands;
 
@@ -18,7 +19,7 @@ internal static class ExportCommand
         command.SetAction((parse, ct) => CommandHost.RunAsync(async () =>
         {
             var options = new HistoryOptions { Postgres = parse.GetValue(postgres) ?? Environment.GetEnvironmentVariable("Icdiff__History__Postgres") };
-            var store = options.CreateStore(Path.GetFullPath(parse.GetValue(dataDir) ?? AuditSession.DefaultDataDirectory));
+            var store = SqlRunHistory.Create(options, Path.GetFullPath(parse.GetValue(dataDir) ?? AuditSession.DefaultDataDirectory));
             var id = parse.GetValue(runId)!;
             var file = parse.GetValue(output);
             // A file is written under a temporary name and renamed when complete, so a failed export leaves no half file.

@@ -98,6 +98,7 @@ internal static class ScaleCommand
                 var snapshot = await BuildAsync(cluster.Grains, cluster.ShardedIndexGrainClass, folder, size, ct);
                 var buildSeconds = build.Elapsed.TotalSeconds;
                 var afterBuild = cluster.Workers.Select(w => w.Memory()?.Rss ?? 0).ToArray();
+                var peakAfterBuild = cluster.Workers.Select(w => w.Memory()?.Peak ?? 0).ToArray();
 
                 // Fresh silos run tier-0 code (several times slower in the search loops) until the JIT has seen enough
                 // calls; a long-running silo does not. The first queries are searched once untimed, their results unused.
@@ -145,6 +146,7 @@ internal static class ScaleCommand
                     silo = cluster.Workers[i].Name,
                     idlePeakBytes = overhead[i],
                     rssAfterBuildBytes = afterBuild[i],
+                    peakAfterBuildBytes = peakAfterBuild[i],
                     peakBytes = peak[i],
                     expectedBytes = proxyBytes + cacheBytes + overhead[i],
                     // The acceptance measure: what the silo grew by over its idle self, against its share plus the cache bound.

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Icdiff.Dashboard;
 using Icdiff.Grains;
 using Icdiff.History;
+using Icdiff.History.Sql;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -72,7 +73,7 @@ internal static class ServeCommand
         var scheduling = settings.GetSection(SchedulingOptions.SectionName).Get<SchedulingOptions>() ?? new SchedulingOptions();
         scheduling.Validate();
 
-        var store = history.CreateStore(folder);
+        var store = SqlRunHistory.Create(history, folder);
         try
         {
             await store.MigrateAsync(cancellationToken);

@@ -4,7 +4,7 @@ using Icdiff.Grains;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
-namespace Icdiff.Silo;
+namespace Icdiff.RunStore.Redis;
 
 /// <summary>
 /// Runs stored in Redis, shared by every silo of a cluster: the run record under one key (written with a Lua check
@@ -160,9 +160,12 @@ public sealed partial class RedisRunStore(IConnectionMultiplexer redis, string p
 
     private string RunKey(string runId) => $"{prefix}:run:{runId}";
 
+    /// <summary>In the silo host's range (6000-6099: membership and run store), where it was logged before it moved here.</summary>
+    private const int RunStoreLostEventId = 6000;
+
     private static partial class Log
     {
-        [LoggerMessage(EventId = SiloEventIds.RunStoreLost, Level = LogLevel.Error, Message = "The run store in Redis ({Prefix}) lost its data (Redis restarted without it?): runs in progress write their state again; runs that had ended are kept only in the history")]
+        [LoggerMessage(EventId = RunStoreLostEventId, Level = LogLevel.Error, Message = "The run store in Redis ({Prefix}) lost its data (Redis restarted without it?): runs in progress write their state again; runs that had ended are kept only in the history")]
         public static partial void StoreLost(ILogger logger, string prefix);
     }
 }

@@ -1,4 +1,4 @@
-namespace Icdiff.History;
+namespace Icdiff.History.Sql;
 
 /// <summary>
 /// The schema, as numbered steps. A store records the steps applied in <c>schema_migrations</c>; a build applies the

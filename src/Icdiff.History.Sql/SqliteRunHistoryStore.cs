@@ -1,7 +1,7 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 
-namespace Icdiff.History;
+namespace Icdiff.History.Sql;
 
 /// <summary>
 /// The history of embedded mode: one SQLite file under the data directory, in WAL mode so the dashboard reads while

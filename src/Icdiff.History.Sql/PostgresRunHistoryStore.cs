@@ -1,7 +1,7 @@
 using System.Data.Common;
 using Npgsql;
 
-namespace Icdiff.History;
+namespace Icdiff.History.Sql;
 
 /// <summary>The history of a cluster: one PostgreSQL database shared by every silo and the dashboard.</summary>
 public sealed class PostgresRunHistoryStore : SqlRunHistoryStore, IAsyncDisposable

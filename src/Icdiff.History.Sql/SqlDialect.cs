@@ -1,7 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 
-namespace Icdiff.History;
+namespace Icdiff.History.Sql;
 
 /// <summary>What differs between the two stores' SQL: column types, timestamps and the migration lock.</summary>
 internal abstract class SqlDialect

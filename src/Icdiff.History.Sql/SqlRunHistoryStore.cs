@@ -3,7 +3,7 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 
-namespace Icdiff.History;
+namespace Icdiff.History.Sql;
 
 /// <summary>
 /// The history on an ADO.NET database: the same statements on SQLite and PostgreSQL, with <see cref="SqlDialect"/>
