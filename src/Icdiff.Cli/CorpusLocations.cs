@@ -1,4 +1,5 @@
 using Icdiff.Core;
+using Icdiff.Files;
 using Icdiff.Corpora.Manifest;
 using Icdiff.Grains;
 

@@ -1,4 +1,5 @@
 using Icdiff.Core;
+using Icdiff.Files;
 
 namespace Icdiff.Corpora.FileSystem;
 

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Icdiff.Core;
+using Icdiff.Files;
 using Parquet;
 using Parquet.Schema;
 

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Icdiff.Core;
+using Icdiff.Files;
 using Parquet;
 using Parquet.Schema;
 

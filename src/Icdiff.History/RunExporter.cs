@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Icdiff.Core;
+using Icdiff.Files;
 
 namespace Icdiff.History;
 

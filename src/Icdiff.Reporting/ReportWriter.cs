@@ -1,4 +1,5 @@
 using Icdiff.Core;
+using Icdiff.Files;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;

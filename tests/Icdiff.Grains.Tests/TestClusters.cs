@@ -15,9 +15,40 @@ internal static class TestClusters
     {
         var builder = new TestClusterBuilder { Options = { InitialSilosCount = (short)silos } };
         builder.AddSiloBuilderConfigurator<TConfigurator>();
+        builder.AddClientBuilderConfigurator<FastManifestRefresh>();
         var cluster = builder.Build();
         await cluster.DeployAsync();
+        await WaitForCoordinatorAsync(cluster);
         return cluster;
+    }
+
+    /// <summary>
+    /// Waits until the test client's manifest has a silo hosting the run grain, as the CLI's cluster connection does:
+    /// a client that joined through a worker-only silo which had not yet learnt of the coordinator cannot resolve it.
+    /// </summary>
+    private static async Task WaitForCoordinatorAsync(TestCluster cluster)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                // Resolving a reference makes no call: it only checks that some silo of the cluster implements the grain.
+                _ = cluster.GrainFactory.GetGrain<IAuditRunGrain>("probe");
+                return;
+            }
+            catch (ArgumentException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    /// <summary>The client refreshes its view of which silo hosts which grain every second instead of every minute.</summary>
+    private sealed class FastManifestRefresh : IClientBuilderConfigurator
+    {
+        public void Configure(Microsoft.Extensions.Configuration.IConfiguration configuration, IClientBuilder clientBuilder) =>
+            clientBuilder.Configure<Orleans.Configuration.TypeManagementOptions>(o => o.TypeMapRefreshInterval = TimeSpan.FromSeconds(1));
     }
 
     /// <summary>The silo composition every host uses (<see cref="IcdiffSiloBuilderExtensions.AddIcdiffSilo"/>); Orleans' own logs at <paramref name="orleansLogLevel"/>.</summary>

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace Icdiff.Core;
+namespace Icdiff.Files;
 
 /// <summary>What kind of file system node a path names.</summary>
 public enum FileNodeKind

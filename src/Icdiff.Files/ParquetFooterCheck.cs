@@ -1,4 +1,4 @@
-namespace Icdiff.Core;
+namespace Icdiff.Files;
 
 /// <summary>
 /// Checks a Parquet file's footer (magic numbers, footer length, and the Thrift compact encoding of its metadata)

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Icdiff.Core;
+namespace Icdiff.Files;
 
 /// <summary>
 /// RFC 4180 fields of one CSV record: quoted fields may hold commas, doubled quotes and line breaks (a reader joins

@@ -1,4 +1,6 @@
-namespace Icdiff.Core.Tests;
+using Icdiff.Files;
+
+namespace Icdiff.Corpora.Tests;
 
 public sealed class CsvLineTests
 {
