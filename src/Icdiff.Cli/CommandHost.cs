@@ -21,6 +21,16 @@ internal static class CommandHost
 
             return AuditSession.ErrorExitCode;
         }
+        catch (Exception ex) when (ValidationFailures(ex) is { Count: > 0 } failures)
+        {
+            // A host's start-time validation: every failure of every options class, one line each, as the settings check prints them.
+            foreach (var failure in failures)
+            {
+                await Console.Error.WriteLineAsync($"icdiff: error: {failure}");
+            }
+
+            return AuditSession.ErrorExitCode;
+        }
         catch (OperationCanceledException)
         {
             await Console.Error.WriteLineAsync("icdiff: cancelled.");
@@ -38,4 +48,13 @@ internal static class CommandHost
             return 1;
         }
     }
+
+    /// <summary>The failures of start-time options validation: one options class fails alone, several as an aggregate.</summary>
+    private static List<string> ValidationFailures(Exception ex) => ex switch
+    {
+        Microsoft.Extensions.Options.OptionsValidationException one => [.. one.Failures],
+        AggregateException many when many.InnerExceptions.All(e => e is Microsoft.Extensions.Options.OptionsValidationException) =>
+            [.. many.InnerExceptions.Cast<Microsoft.Extensions.Options.OptionsValidationException>().SelectMany(e => e.Failures)],
+        _ => [],
+    };
 }

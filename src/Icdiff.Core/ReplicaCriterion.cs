@@ -9,7 +9,7 @@ public sealed record ReplicaCriterion(int MinLevel, int Candidates, string Rule 
 {
     public const int DefaultMinLevel = 4;
     /// <summary>
-    /// Measured with <c>icdiff bench recall</c> (5,000 gallery images, six-token fixture): the proxy top-16 held the
+    /// Measured with <c>icdiff-bench recall</c> (5,000 gallery images, six-token fixture): the proxy top-16 held the
     /// exhaustive best match of 95.8% of replicas, the top-64 of 99.3%. Re-scoring 64 candidates costs far less
     /// than embedding one image, so 64 it is; larger galleries need a larger k (measure yours).
     /// </summary>

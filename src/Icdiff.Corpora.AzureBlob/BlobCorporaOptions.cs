@@ -7,7 +7,7 @@ namespace Icdiff.Corpora.AzureBlob;
 /// it (Azurite, shared key, SAS); any other account is reached at <see cref="ServiceUriTemplate"/> with
 /// DefaultAzureCredential (managed identity, workload identity, az login).
 /// </summary>
-public sealed class BlobCorporaOptions
+public sealed class BlobCorporaOptions : ISelfCheckingOptions
 {
     public const string SectionName = "Icdiff:Blob";
 
@@ -28,9 +28,10 @@ public sealed class BlobCorporaOptions
     /// <summary>Time limit of one try of one request.</summary>
     public TimeSpan NetworkTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Throws naming the configuration key of the first invalid value.</summary>
     /// <summary>Throws one <see cref="ArgumentException"/> naming every problem (see <see cref="Problems"/>).</summary>
     public void Validate() => SettingsProblems.ThrowIfAny(Problems());
+
+    IEnumerable<string> ISelfCheckingOptions.Problems() => Problems();
 
     /// <summary>Every problem of these options, each naming its key.</summary>
     public List<string> Problems()

@@ -24,7 +24,7 @@ public static class BuiltinDescriptorModel
     public const int Dim = (3 * 8 * 8) + (16 * 16) + (4 * 8 * 8);
 
     /// <summary>
-    /// Calibrated with <c>icdiff calibrate-builtin</c> on 800 synthetic pairs (seed 7, disjoint from the demo's
+    /// Calibrated with <c>icdiff-bench calibrate-builtin</c> on 800 synthetic pairs (seed 7, disjoint from the demo's
     /// seed) by the exact monotone fit of <see cref="ThresholdCalibrator"/> (513/800 exact agreement; as a replica decision at level 4: 200/200 replicas found, 597/600 non-replicas rejected). t1..t3 coincide:
     /// composites and patches (levels 1-2) score below the best unrelated gallery image, so this descriptor cannot
     /// tell levels 1-3 from 0; it separates 4-5 from the rest. Regenerate after changing the graph.

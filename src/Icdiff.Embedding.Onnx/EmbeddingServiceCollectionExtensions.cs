@@ -11,8 +11,7 @@ public static class EmbeddingServiceCollectionExtensions
     {
         services.AddOptions<OnnxOptions>()
             .BindConfiguration(OnnxOptions.SectionName)
-            .Validate(o => { o.Validate(); return true; })
-            .ValidateOnStart();
+            .ValidateAllProblemsOnStart();
         services.TryAddSingleton<ModelCatalog>();
         services.TryAddSingleton<IEmbedderProvider>(sp => sp.GetRequiredService<ModelCatalog>());
         return services;

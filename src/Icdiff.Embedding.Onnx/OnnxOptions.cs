@@ -3,7 +3,7 @@ using Icdiff.Core;
 namespace Icdiff.Embedding.Onnx;
 
 /// <summary>How ONNX Runtime sessions are created. Bound from <see cref="SectionName"/>.</summary>
-public sealed class OnnxOptions
+public sealed class OnnxOptions : ISelfCheckingOptions
 {
     public const string SectionName = "Icdiff:Onnx";
 
@@ -43,6 +43,8 @@ public sealed class OnnxOptions
 
     /// <summary>Throws one <see cref="ArgumentException"/> naming every problem (see <see cref="Problems"/>).</summary>
     public void Validate() => SettingsProblems.ThrowIfAny(Problems());
+
+    IEnumerable<string> ISelfCheckingOptions.Problems() => Problems();
 
     /// <summary>Every problem of these options, each naming its key.</summary>
     public List<string> Problems()

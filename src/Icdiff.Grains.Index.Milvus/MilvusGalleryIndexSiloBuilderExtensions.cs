@@ -1,3 +1,4 @@
+using Icdiff.Core;
 using Icdiff.Index.Embedded;
 using Icdiff.Index.Milvus;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,11 +18,18 @@ public static class MilvusGalleryIndexSiloBuilderExtensions
         silo.AddGalleryIndexBackend<MilvusGalleryIndexBackend>(GalleryBackends.Milvus);
         silo.Services.AddOptions<MilvusOptions>()
             .BindConfiguration(MilvusOptions.SectionName)
-            .Validate<IOptions<GalleryIndexOptions>>((milvus, index) => { if (index.Value.IsMilvus) { milvus.Validate(); } return true; })
             .ValidateOnStart();
+        silo.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MilvusOptions>, MilvusOptionsValidator>());
         silo.Services.TryAddSingleton<MilvusConnection>();
         // One bound per silo on recently read gallery embeddings, shared with the other backends that read token segments.
         silo.Services.TryAddSingleton(sp => new TokenSegmentCache((long)sp.GetRequiredService<IOptions<GalleryIndexOptions>>().Value.TokenCacheMegabytes << 20));
         return silo;
     }
+}
+
+/// <summary>Milvus' settings matter, and are checked with all their problems at once, only where the index kind is milvus.</summary>
+internal sealed class MilvusOptionsValidator(IOptions<GalleryIndexOptions> index) : IValidateOptions<MilvusOptions>
+{
+    public ValidateOptionsResult Validate(string? name, MilvusOptions options) =>
+        index.Value.IsMilvus ? new SelfCheckingOptionsValidator<MilvusOptions>().Validate(name, options) : ValidateOptionsResult.Skip;
 }

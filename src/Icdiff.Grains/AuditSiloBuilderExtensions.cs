@@ -19,12 +19,10 @@ public static class AuditSiloBuilderExtensions
     {
         silo.Services.AddOptions<AuditSiloOptions>()
             .BindConfiguration(AuditSiloOptions.SectionName)
-            .Validate(o => { o.Validate(); return true; })
-            .ValidateOnStart();
+            .ValidateAllProblemsOnStart();
         silo.Services.AddOptions<GalleryIndexOptions>()
             .BindConfiguration(GalleryIndexOptions.SectionName)
-            .Validate(o => { o.Validate(); return true; })
-            .ValidateOnStart();
+            .ValidateAllProblemsOnStart();
         // A silo hosts only its roles' grains: placement then never picks it for the others, and a cluster with no
         // worker silo is found when a worker call cannot be placed (see ShardDispatcher).
         silo.Services.AddOptions<GrainTypeOptions>().PostConfigure<IOptions<AuditSiloOptions>>((types, audit) =>
@@ -37,12 +35,10 @@ public static class AuditSiloBuilderExtensions
         });
         silo.Services.AddOptions<HistoryOptions>()
             .BindConfiguration(HistoryOptions.SectionName)
-            .Validate(o => { o.Validate(); return true; })
-            .ValidateOnStart();
+            .ValidateAllProblemsOnStart();
         silo.Services.AddOptions<SchedulingOptions>()
             .BindConfiguration(SchedulingOptions.SectionName)
-            .Validate(o => { o.Validate(); return true; })
-            .ValidateOnStart();
+            .ValidateAllProblemsOnStart();
         // The history store (IRunHistoryStore) is the host's to compose (Icdiff.History.Sql in AddIcdiffSilo).
         silo.Services.TryAddSingleton(sp => new AlertWebhook(new HttpClient(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<AlertWebhook>>()));
         silo.Services.TryAddSingleton<RunHistoryRecorder>();

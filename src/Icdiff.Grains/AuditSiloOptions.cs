@@ -3,7 +3,7 @@ using Icdiff.Core;
 namespace Icdiff.Grains;
 
 /// <summary>Silo-wide settings of the audit grains. Bound from <see cref="SectionName"/>.</summary>
-public sealed class AuditSiloOptions
+public sealed class AuditSiloOptions : ISelfCheckingOptions
 {
     public const string SectionName = "Icdiff:Silo";
 
@@ -52,6 +52,8 @@ public sealed class AuditSiloOptions
 
     /// <summary>Throws one <see cref="ArgumentException"/> naming every problem (see <see cref="Problems"/>).</summary>
     public void Validate() => SettingsProblems.ThrowIfAny(Problems());
+
+    IEnumerable<string> ISelfCheckingOptions.Problems() => Problems();
 
     /// <summary>Every problem of these options, each naming its key.</summary>
     public List<string> Problems()

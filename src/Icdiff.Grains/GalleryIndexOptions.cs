@@ -3,7 +3,7 @@ using Icdiff.Core;
 namespace Icdiff.Grains;
 
 /// <summary>Which gallery index audits search, and how it is laid out. Bound from <see cref="SectionName"/>.</summary>
-public sealed class GalleryIndexOptions
+public sealed class GalleryIndexOptions : ISelfCheckingOptions
 {
     public const string SectionName = "Icdiff:Index";
 
@@ -43,6 +43,8 @@ public sealed class GalleryIndexOptions
     public bool IsMilvus => string.Equals(Kind, GalleryBackends.Milvus, StringComparison.OrdinalIgnoreCase);
 
     public void Validate() => SettingsProblems.ThrowIfAny(Problems());
+
+    IEnumerable<string> ISelfCheckingOptions.Problems() => Problems();
 
     /// <summary>Every problem, each naming its key.</summary>
     public IReadOnlyList<string> Problems()

@@ -5,7 +5,7 @@ using Icdiff.Core;
 namespace Icdiff.Grains;
 
 /// <summary>Audit schedules and how often their reminders look at them. Bound from <see cref="SectionName"/>.</summary>
-public sealed partial class SchedulingOptions
+public sealed partial class SchedulingOptions : ISelfCheckingOptions
 {
     public const string SectionName = "Icdiff:Scheduling";
 
@@ -17,6 +17,8 @@ public sealed partial class SchedulingOptions
 
     /// <summary>Throws one <see cref="ArgumentException"/> naming every problem, one per line (see <see cref="Problems"/>).</summary>
     public void Validate() => SettingsProblems.ThrowIfAny(Problems());
+
+    IEnumerable<string> ISelfCheckingOptions.Problems() => Problems();
 
     /// <summary>Every problem of the section and of each schedule, each naming its key.</summary>
     public List<string> Problems()

@@ -3,7 +3,7 @@ using Icdiff.Core;
 namespace Icdiff.History;
 
 /// <summary>Where run history is kept, and when a run is flagged. Bound from <see cref="SectionName"/>.</summary>
-public sealed class HistoryOptions
+public sealed class HistoryOptions : ISelfCheckingOptions
 {
     public const string SectionName = "Icdiff:History";
 
@@ -26,6 +26,8 @@ public sealed class HistoryOptions
 
     /// <summary>Throws one <see cref="ArgumentException"/> naming every problem (see <see cref="Problems"/>).</summary>
     public void Validate() => SettingsProblems.ThrowIfAny(Problems());
+
+    IEnumerable<string> ISelfCheckingOptions.Problems() => Problems();
 
     /// <summary>Every problem of these options, each naming its key.</summary>
     public List<string> Problems()

@@ -3,7 +3,7 @@ using Icdiff.Core;
 namespace Icdiff.Imaging.Skia;
 
 /// <summary>Limits that keep one hostile image from taking the process down.</summary>
-public sealed class DecoderOptions
+public sealed class DecoderOptions : ISelfCheckingOptions
 {
     public const string SectionName = "Icdiff:Decoder";
 

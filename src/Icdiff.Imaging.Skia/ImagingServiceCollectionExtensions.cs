@@ -13,8 +13,7 @@ public static class ImagingServiceCollectionExtensions
         // Validated when the host starts, not when the first image is decoded: a bad limit must stop the start, not fail a run.
         services.AddOptions<DecoderOptions>()
             .BindConfiguration(DecoderOptions.SectionName)
-            .Validate(o => { o.Validate(); return true; })
-            .ValidateOnStart();
+            .ValidateAllProblemsOnStart();
         services.TryAddSingleton<IImageDecoder>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<DecoderOptions>>().Value;

@@ -10,7 +10,7 @@ public enum MilvusVectorType
 }
 
 /// <summary>Connection, collection and index settings for the Milvus candidate index (section <see cref="SectionName"/>).</summary>
-public sealed class MilvusOptions
+public sealed class MilvusOptions : ISelfCheckingOptions
 {
     public const string SectionName = "Icdiff:Milvus";
 
@@ -60,6 +60,8 @@ public sealed class MilvusOptions
     /// <summary>Throws naming the configuration key of the first invalid value.</summary>
     /// <summary>Throws one <see cref="ArgumentException"/> naming every problem (see <see cref="Problems"/>).</summary>
     public void Validate() => SettingsProblems.ThrowIfAny(Problems());
+
+    IEnumerable<string> ISelfCheckingOptions.Problems() => Problems();
 
     /// <summary>Every problem of these options, each naming its key.</summary>
     public List<string> Problems()

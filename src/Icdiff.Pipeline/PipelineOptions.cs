@@ -3,7 +3,7 @@ using Icdiff.Core;
 namespace Icdiff.Pipeline;
 
 /// <summary>Sizes of the worker pipeline. Bound from <see cref="SectionName"/>; zero means "choose from the core count".</summary>
-public sealed class PipelineOptions
+public sealed class PipelineOptions : ISelfCheckingOptions
 {
     public const string SectionName = "Icdiff:Pipeline";
 

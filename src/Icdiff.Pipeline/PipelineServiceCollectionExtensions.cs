@@ -13,8 +13,7 @@ public static class PipelineServiceCollectionExtensions
     {
         services.AddOptions<PipelineOptions>()
             .BindConfiguration(PipelineOptions.SectionName)
-            .Validate(o => { o.Validate(); return true; })
-            .ValidateOnStart();
+            .ValidateAllProblemsOnStart();
         services.TryAddSingleton(sp => new ImagePipeline(
             sp.GetRequiredService<IImageDecoder>(),
             sp.GetRequiredService<IOptions<PipelineOptions>>().Value,

@@ -7,7 +7,7 @@ namespace Icdiff.Synthesis;
 /// JPEG forms SkiaSharp's encoder cannot write (CMYK, progressive), through the system libjpeg-turbo (Debian
 /// <c>libturbojpeg0</c>). Returns null where the library is absent, so a corpus built there simply lacks them.
 /// </summary>
-internal static partial class TurboJpegEncoder
+public static partial class TurboJpegEncoder
 {
     private const string Library = "libturbojpeg.so.0";
     private const int PixelFormatRgb = 0;

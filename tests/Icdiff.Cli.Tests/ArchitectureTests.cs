@@ -86,6 +86,25 @@ public sealed class ArchitectureTests
         Assert.DoesNotContain("StackExchange.Redis", Assembly.Load("Icdiff.Grains").GetReferencedAssemblies().Select(a => a.Name!));
     }
 
+    /// <summary>
+    /// The product CLI holds the user's commands only: no reference to the maintainers' tools, no type of theirs
+    /// compiled in, and no <c>bench</c> or <c>calibrate-builtin</c> command (checked on the running program).
+    /// </summary>
+    [Fact]
+    public async Task ProductCli_HoldsNoBenchCode()
+    {
+        var cli = Assembly.Load("icdiff");
+        Assert.DoesNotContain(cli.GetReferencedAssemblies(), a => a.Name is "icdiff-bench");
+        Assert.DoesNotContain(cli.GetTypes(), t => t.Namespace?.StartsWith("Icdiff.Bench", StringComparison.Ordinal) == true
+            || t.Name.Contains("Bench", StringComparison.Ordinal) || t.Name.StartsWith("Scale", StringComparison.Ordinal) || t.Name is "RecallCommand" or "MemoryCommand" or "VitSizedModel" or "PillowBaseline" or "CalibrateBuiltinCommand");
+        foreach (var command in new[] { "bench", "calibrate-builtin" })
+        {
+            var (code, _, stderr) = await CliProcess.RunAsync(TimeSpan.FromMinutes(1), command);
+            Assert.Equal(2, code);
+            Assert.Contains($"'{command}'", stderr, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>The hosts compose the silo in one place; none of them names a backend's grain class itself.</summary>
     [Fact]
     public void Hosts_ComposeTheSiloThroughHosting()

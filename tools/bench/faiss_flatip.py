@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""FAISS IndexFlatIP baseline of `icdiff bench scale`: exact inner-product top-k of the same query file over the
+"""FAISS IndexFlatIP baseline of `icdiff-bench scale`: exact inner-product top-k of the same query file over the
 first N rows of the same gallery file (raw float32 rows, memory-mapped), on a fixed thread count.
 
 Prints one JSON line: faiss version, threads, seconds to add and to search (one per repetition). Writes the top-k row

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what `icdiff bench` compares against, from Debian, as .ci/run does for the tests:
+# Installs what `icdiff-bench` compares against, from Debian, as .ci/run does for the tests:
 # - python3-numpy + libopenblas0-pthread: NumPy on OpenBLAS (without it Debian's numpy runs on the reference BLAS,
 #   which the search benchmark reports as such, with no ratio);
 # - python3-faiss: FAISS IndexFlatIP, the exact-search baseline of `bench search` and `bench scale`;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Baseline for `icdiff bench`: Pillow (libjpeg-turbo) decode + pre-process to a model input tensor.
+"""Baseline for `icdiff-bench`: Pillow (libjpeg-turbo) decode + pre-process to a model input tensor.
 
 For each file: open, draft("RGB", size) for JPEGs (DCT down-scaling, as our decoder does), convert("RGB"),
 resize to W x H with BICUBIC, scale and normalise to float32 CHW.

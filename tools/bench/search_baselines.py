@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Exact-search baselines of `icdiff bench search`, on the very vectors the benchmark searched (raw float32 files).
+"""Exact-search baselines of `icdiff-bench search`, on the very vectors the benchmark searched (raw float32 files).
 
 NumPy: scores = queries @ gallery.T, then np.argpartition for the top k (the matrix product runs on whichever BLAS
 numpy is linked to, found by reading this process's own mappings after the product has run: Debian switches

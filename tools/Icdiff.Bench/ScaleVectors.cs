@@ -2,8 +2,9 @@ using System.Globalization;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Icdiff.Cli;
 
-namespace Icdiff.Cli.Commands;
+namespace Icdiff.Bench;
 
 /// <summary>
 /// The synthetic proxies of <c>bench scale</c>: unit vectors whose components are uniform in [-1, 1) before

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Icdiff.Cli;
 using Icdiff.Core;
 using Icdiff.Grains;
 using Icdiff.Hosting;
@@ -13,7 +14,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 
-namespace Icdiff.Cli.Commands;
+namespace Icdiff.Bench;
 
 /// <summary>
 /// <c>bench scale</c>: the sharded gallery index at 250k, 500k and 1M entries on worker silos that are separate

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Icdiff.Core;
 using Icdiff.Embedding.Onnx;
 
-namespace Icdiff.Cli.Tests;
+namespace Icdiff.Bench.Tests;
 
 public sealed class RecallTests
 {

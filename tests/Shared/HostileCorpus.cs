@@ -1,9 +1,10 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using Icdiff.Synthesis;
 using SkiaSharp;
 
-namespace Icdiff.Synthesis;
+namespace Icdiff.Tests.Shared;
 
 /// <summary>What an audit must do with a hostile file: score it (a valid image in an odd form), skip it with a reason, or not list it.</summary>
 public enum HostileOutcome

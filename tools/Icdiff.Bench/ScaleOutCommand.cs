@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Icdiff.Cli;
 using Icdiff.Core;
 using Icdiff.Embedding.Onnx;
 using Icdiff.Grains;
@@ -15,7 +16,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using SkiaSharp;
 
-namespace Icdiff.Cli.Commands;
+namespace Icdiff.Bench;
 
 /// <summary>
 /// <c>bench scale-out</c>: how throughput grows with worker silos. A coordinator silo and N worker silos run in this

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Icdiff.Cli.Tests;
+namespace Icdiff.Bench.Tests;
 
 /// <summary>
 /// `bench search` at a tiny shape: the baselines run on the benchmark's own vectors and say what they ran on. Speed is
@@ -48,7 +48,7 @@ public sealed class BenchSearchTests
     public async Task BenchSearch_RejectsBadShapes_WithOneLine(string shapes, string message)
     {
         var work = Directory.CreateTempSubdirectory("icdiff-bench-search-bad-").FullName;
-        var (code, _, stderr) = await CliProcess.RunAsync(TimeSpan.FromMinutes(1), "bench", "search", "--shapes", shapes, "--work", work);
+        var (code, _, stderr) = await CliProcess.RunBenchToolAsync(TimeSpan.FromMinutes(1), "search", "--shapes", shapes, "--work", work);
         Assert.Equal(2, code);
         Assert.Contains(message, stderr, StringComparison.Ordinal);
         Assert.Single(stderr.Trim().Split('\n'));

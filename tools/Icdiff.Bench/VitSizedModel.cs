@@ -1,8 +1,9 @@
 using System.CommandLine;
+using Icdiff.Cli;
 using Icdiff.Core;
 using Icdiff.Embedding.Onnx.Graph;
 
-namespace Icdiff.Cli.Commands;
+namespace Icdiff.Bench;
 
 /// <summary>
 /// A model of PDF-Embedding's size and shape with random weights, for measuring the pipeline with a heavy model
@@ -133,7 +134,7 @@ internal static class VitSizedModel
         b.Int64Initializer("token_ends", [OutputTokens]);
         b.Int64Initializer("token_axes", [1]);
         b.Node("Slice", ["final", "token_starts", "token_ends", "token_axes"], ["tokens"]);
-        return b.Build("icdiff bench vit-model", "ViT-B/16-sized model with random weights (benchmarks only)");
+        return b.Build("icdiff-bench vit-model", "ViT-B/16-sized model with random weights (benchmarks only)");
     }
 
     private static void LayerNorm(OnnxModelBuilder b, Random random, string input, string output)

@@ -1,23 +1,27 @@
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace Icdiff.Cli.Tests;
+namespace Icdiff.Tests.Shared;
 
-/// <summary>Runs the built icdiff CLI as a child process, the way a user does, with a time limit.</summary>
+/// <summary>Runs the built icdiff CLI (or the maintainers' icdiff-bench) as a child process, the way a user does, with a time limit.</summary>
 internal static class CliProcess
 {
     public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(TimeSpan timeout, params string[] args) =>
         RunAsync(timeout, null, null, args);
 
+    /// <summary>Runs <c>icdiff-bench</c> with <paramref name="args"/>.</summary>
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunBenchToolAsync(TimeSpan timeout, params string[] args) =>
+        RunExecutableAsync(timeout, "icdiff-bench.dll", null, null, args);
+
     /// <summary>
-    /// Runs <c>bench &lt;subcommand&gt;</c> in a fresh work folder, requires it to succeed, prints its output to the
+    /// Runs <c>icdiff-bench &lt;subcommand&gt;</c> in a fresh work folder, requires it to succeed, prints its output to the
     /// test log and returns the figures it wrote (the caller disposes them).
     /// </summary>
     public static async Task<JsonDocument> RunBenchAsync(TimeSpan timeout, string subcommand, params string[] args)
     {
         var work = Directory.CreateTempSubdirectory($"icdiff-bench-{subcommand}-").FullName;
         var json = Path.Combine(work, "figures.json");
-        var (code, stdout, stderr) = await RunAsync(timeout, ["bench", subcommand, .. args, "--work", work, "--out", json]);
+        var (code, stdout, stderr) = await RunBenchToolAsync(timeout, [subcommand, .. args, "--work", work, "--out", json]);
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
         TestContext.Current.TestOutputHelper?.WriteLine(stdout);
         return JsonDocument.Parse(await File.ReadAllTextAsync(json, TestContext.Current.CancellationToken));

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Icdiff.Cli;
 using Icdiff.Core;
 
-namespace Icdiff.Cli.Commands;
+namespace Icdiff.Bench;
 
 /// <summary>
 /// The Pillow decode baseline as a warm worker (<c>tools/bench/pillow_decode.py --serve</c>, with its own pool of
@@ -82,9 +83,9 @@ internal sealed class PillowBaseline : IDisposable
                 _process.Kill(entireProcessTree: true);
             }
         }
-        catch (InvalidOperationException)
+        catch (Exception ex) when (ex is InvalidOperationException or IOException)
         {
-            // Already gone.
+            // Already gone: a worker that died (a missing module) leaves a broken pipe behind, which closing flushes into.
         }
 
         _process.Dispose();

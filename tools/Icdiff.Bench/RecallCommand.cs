@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Icdiff.Cli;
 using Icdiff.Core;
 using Icdiff.Embedding.Onnx;
 using Icdiff.Imaging.Skia;
@@ -9,7 +10,7 @@ using Icdiff.Index.Embedded;
 using Icdiff.Synthesis;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Icdiff.Cli.Commands;
+namespace Icdiff.Bench;
 
 /// <summary>
 /// Measures two-stage retrieval against exhaustive exact scoring on a generated corpus: every generated image is

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Icdiff.Cli.Tests;
+namespace Icdiff.Bench.Tests;
 
 /// <summary>
 /// `bench audit` end to end: it runs the real audit in each stage layout and reports it against stages measured in
@@ -59,7 +59,7 @@ public sealed class BenchVitModelTests
     public async Task VitSizedModel_OneBlock_RunsThroughTheAuditBenchmark_InTheLayoutAsked()
     {
         var folder = Directory.CreateTempSubdirectory("icdiff-vit-").FullName;
-        var (code, stdout, stderr) = await CliProcess.RunAsync(TimeSpan.FromMinutes(2), "bench", "vit-model", "--out", folder, "--depth", "1");
+        var (code, stdout, stderr) = await CliProcess.RunBenchToolAsync(TimeSpan.FromMinutes(2), "vit-model", "--out", folder, "--depth", "1");
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
         var manifest = Path.Combine(folder, "model.json");
         using (var written = JsonDocument.Parse(await File.ReadAllTextAsync(manifest, TestContext.Current.CancellationToken)))
@@ -86,7 +86,7 @@ public sealed class BenchVitModelTests
     public async Task BenchAudit_RejectsBadArguments_WithOneLine(string option, string value, string message)
     {
         var work = Directory.CreateTempSubdirectory("icdiff-bench-bad-").FullName;
-        var (code, _, stderr) = await CliProcess.RunAsync(TimeSpan.FromMinutes(1), "bench", "audit", option, value, "--work", work);
+        var (code, _, stderr) = await CliProcess.RunBenchToolAsync(TimeSpan.FromMinutes(1), "audit", option, value, "--work", work);
         Assert.Equal(2, code);
         Assert.Contains(message, stderr, StringComparison.Ordinal);
         Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));

@@ -6,6 +6,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Threading.Channels;
+using Icdiff.Cli;
 using Icdiff.Core;
 using Icdiff.Grains;
 using Icdiff.Hosting;
@@ -15,7 +16,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 
-namespace Icdiff.Cli.Commands;
+namespace Icdiff.Bench;
 
 /// <summary>What a worker silo of <c>bench scale</c> is asked to search: a slice of the query file, in batches.</summary>
 internal sealed record ScaleQueryRequest(
@@ -225,7 +226,7 @@ internal sealed class ScaleSiloProcess : IAsyncDisposable
     public static ScaleSiloProcess Start(string name, IEnumerable<string> arguments)
     {
         var start = new ProcessStartInfo { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        // Run as this process was: through the apphost, or through `dotnet icdiff.dll`.
+        // Run as this process was: through the apphost, or through `dotnet icdiff-bench.dll`.
         var host = Environment.ProcessPath ?? throw new CliError("bench scale cannot tell which program it runs as.");
         start.FileName = host;
         if (Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
@@ -241,7 +242,6 @@ internal sealed class ScaleSiloProcess : IAsyncDisposable
             start.Environment["DOTNET_gcServer"] = "1";
         }
 
-        start.ArgumentList.Add("bench");
         start.ArgumentList.Add(ScaleSilo.CommandName);
         foreach (var a in arguments)
         {

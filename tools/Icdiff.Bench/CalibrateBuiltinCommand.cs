@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Icdiff.Cli;
 using Icdiff.Core;
 using Icdiff.Corpora.FileSystem;
 using Icdiff.Embedding.Onnx;
@@ -8,7 +9,7 @@ using Icdiff.Pipeline;
 using Icdiff.Synthesis;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Icdiff.Cli.Commands;
+namespace Icdiff.Bench;
 
 /// <summary>
 /// Re-derives the built-in model's thresholds: a synthetic corpus (seed 7 by default, disjoint from the demo)

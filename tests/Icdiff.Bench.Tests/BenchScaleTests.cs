@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Icdiff.Cli.Tests;
+namespace Icdiff.Bench.Tests;
 
 /// <summary>
 /// `bench scale` at a tiny size, end to end: worker silos as child processes, the gallery built through the sharded
@@ -13,9 +13,8 @@ public sealed class BenchScaleTests
     {
         var work = Directory.CreateTempSubdirectory("icdiff-bench-scale-").FullName;
         var json = Path.Combine(work, "figures.json");
-        var (code, stdout, stderr) = await CliProcess.RunAsync(
-            TimeSpan.FromMinutes(10),
-            "bench", "scale", "--sizes", "3000,6000", "--queries", "200", "--exhaustive", "200", "--warmup", "0", "--k", "10", "--token-cache-mb", "16", "--work", work, "--out", json);
+        var (code, stdout, stderr) = await CliProcess.RunBenchToolAsync(
+            TimeSpan.FromMinutes(10), "scale", "--sizes", "3000,6000", "--queries", "200", "--exhaustive", "200", "--warmup", "0", "--k", "10", "--token-cache-mb", "16", "--work", work, "--out", json);
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
         TestContext.Current.TestOutputHelper?.WriteLine(stdout);
 
@@ -59,7 +58,7 @@ public sealed class BenchScaleTests
     public async Task BenchScale_RejectsBadArguments_WithOneLine(string option, string value, string message)
     {
         var work = Directory.CreateTempSubdirectory("icdiff-bench-scale-args-").FullName;
-        var (code, _, stderr) = await CliProcess.RunAsync(TimeSpan.FromMinutes(1), "bench", "scale", option, value, "--work", work);
+        var (code, _, stderr) = await CliProcess.RunBenchToolAsync(TimeSpan.FromMinutes(1), "scale", option, value, "--work", work);
         Assert.Equal(2, code);
         Assert.Contains(message, stderr, StringComparison.Ordinal);
         Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));

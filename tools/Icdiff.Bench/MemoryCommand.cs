@@ -3,10 +3,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Icdiff.Cli;
 using Icdiff.Synthesis;
 using SkiaSharp;
 
-namespace Icdiff.Cli.Commands;
+namespace Icdiff.Bench;
 
 /// <summary>
 /// Peak memory of whole audits as the generated corpus grows: each size is audited by a fresh `icdiff audit`
@@ -90,11 +91,10 @@ internal static partial class MemoryCommand
             Directory.Delete(runFolder, recursive: true);
         }
 
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet")
-        {
-            start.ArgumentList.Add(typeof(MemoryCommand).Assembly.Location);
-        }
+        // The audit measured is the product's: `icdiff`, built beside this tool (its project reference).
+        var dotnet = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath! : "dotnet";
+        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(typeof(AuditRunner).Assembly.Location);
 
         foreach (var arg in new[] { "audit", "--gallery", gallery, "--generated", $"gen={generated}", "--out", Path.Combine(runFolder, "report"), "--data-dir", Path.Combine(runFolder, "data") })
         {

@@ -1,0 +1,4 @@
+using Icdiff.Bench;
+using Icdiff.Cli;
+
+return await CommandLineEntry.InvokeAsync(BenchCommand.CreateRoot(), "icdiff-bench", args);
