@@ -52,7 +52,7 @@ public sealed class ArchitectureTests
     {
         foreach (var adapter in Adapters)
         {
-            Assert.All(ReferencesOf(adapter), r => Assert.Contains(r, new[] { "Icdiff.Core", "Icdiff.Files" }));
+            Assert.All(ReferencesOf(adapter), r => Assert.Contains(r, new[] { "Icdiff.Core", "Icdiff.Files", "Icdiff.Tabular" }));
         }
     }
 

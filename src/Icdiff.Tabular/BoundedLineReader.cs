@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Icdiff.Corpora.Manifest;
+namespace Icdiff.Tabular;
 
 /// <summary>
 /// Lines of a text file with a length limit that holds while reading: <see cref="StreamReader.ReadLineAsync(CancellationToken)"/>
@@ -48,7 +48,7 @@ internal sealed class BoundedLineReader(StreamReader reader, int maxLineChars)
             var take = end < 0 ? span.Length : end;
             if (_line.Length + take > maxLineChars)
             {
-                throw new LineTooLongException();
+                throw new LineTooLongException(0);
             }
 
             _line.Append(span[..take]);
@@ -63,11 +63,17 @@ internal sealed class BoundedLineReader(StreamReader reader, int maxLineChars)
     }
 }
 
-/// <summary>A line went past the reader's limit; the caller names the file and line.</summary>
+/// <summary>A line went past a reader's limit; <see cref="Line"/> is its number where the reader counts lines (else 0), and the caller names the file.</summary>
 internal sealed class LineTooLongException : Exception
 {
     public LineTooLongException()
     {
+    }
+
+    public LineTooLongException(long line)
+        : base($"line {line} is too long")
+    {
+        Line = line;
     }
 
     public LineTooLongException(string message)
@@ -79,4 +85,6 @@ internal sealed class LineTooLongException : Exception
         : base(message, innerException)
     {
     }
+
+    public long Line { get; }
 }
