@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 using Icdiff.Core;
 
 namespace Icdiff.Index.Embedded;
@@ -251,45 +250,29 @@ public sealed class EmbeddedVectorIndex : IGalleryIndex
         counts.AsSpan().CopyTo(found);
     }
 
-    public void Save(string path)
+    /// <summary>Writes the index atomically (<see cref="IndexFiles.WriteAtomically"/>): keys and stamps, then the embedding blocks.</summary>
+    public void Save(string path) => IndexFiles.WriteAtomically(path, FileMagic, FileVersion, writer =>
     {
-        var temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-        using (var writer = new BinaryWriter(stream, Encoding.UTF8))
+        writer.Write(Tokens);
+        writer.Write(Dim);
+        writer.Write(Count);
+        for (var i = 0; i < Count; i++)
         {
-            writer.Write(FileMagic);
-            writer.Write(FileVersion);
-            writer.Write(Tokens);
-            writer.Write(Dim);
-            writer.Write(Count);
-            for (var i = 0; i < Count; i++)
-            {
-                writer.Write(_keys[i]);
-                writer.Write(_stamps[i]);
-            }
-
-            for (var blockStart = 0; blockStart < Count; blockStart += BlockEntries)
-            {
-                var entries = Math.Min(BlockEntries, Count - blockStart);
-                writer.Write(MemoryMarshal.AsBytes(_embeddingBlocks[blockStart / BlockEntries].AsSpan(0, entries * EmbeddingLength)));
-            }
-
-            stream.Flush(flushToDisk: true);
+            writer.Write(_keys[i]);
+            writer.Write(_stamps[i]);
         }
 
-        // Rename last, so a crash mid-write never leaves a half index under the real name.
-        File.Move(temporary, path, overwrite: true);
-    }
+        for (var blockStart = 0; blockStart < Count; blockStart += BlockEntries)
+        {
+            var entries = Math.Min(BlockEntries, Count - blockStart);
+            writer.Write(MemoryMarshal.AsBytes(_embeddingBlocks[blockStart / BlockEntries].AsSpan(0, entries * EmbeddingLength)));
+        }
+    });
 
     public static EmbeddedVectorIndex Load(string path)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        using var reader = new BinaryReader(stream, Encoding.UTF8);
-        if (reader.ReadInt32() != FileMagic || reader.ReadInt32() != FileVersion)
-        {
-            throw new InvalidDataException($"'{path}' is not an index file of this version.");
-        }
-
+        using var reader = IndexFiles.OpenChecked(path, FileMagic, FileVersion, "an index file");
+        var stream = reader.BaseStream;
         var tokens = reader.ReadInt32();
         var dim = reader.ReadInt32();
         var count = reader.ReadInt32();

@@ -4,7 +4,6 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using System.Text;
 using Icdiff.Core;
 
 namespace Icdiff.Index.Embedded;
@@ -349,44 +348,29 @@ public sealed class HalfProxyPartition
         }
     }
 
-    public void Save(string path)
+    /// <summary>Writes the partition atomically (<see cref="IndexFiles.WriteAtomically"/>): keys, stamps and locators, then the float16 blocks.</summary>
+    public void Save(string path) => IndexFiles.WriteAtomically(path, FileMagic, FileVersion, writer =>
     {
-        var temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-        using (var writer = new BinaryWriter(stream, Encoding.UTF8))
+        writer.Write(Dim);
+        writer.Write(Count);
+        for (var i = 0; i < Count; i++)
         {
-            writer.Write(FileMagic);
-            writer.Write(FileVersion);
-            writer.Write(Dim);
-            writer.Write(Count);
-            for (var i = 0; i < Count; i++)
-            {
-                writer.Write(_keys[i]);
-                writer.Write(_stamps[i]);
-                writer.Write(_locators[i]);
-            }
-
-            for (var start = 0; start < Count; start += BlockEntries)
-            {
-                var entries = Math.Min(BlockEntries, Count - start);
-                writer.Write(MemoryMarshal.AsBytes(_blocks[start / BlockEntries].AsSpan(0, entries * Dim)));
-            }
-
-            stream.Flush(flushToDisk: true);
+            writer.Write(_keys[i]);
+            writer.Write(_stamps[i]);
+            writer.Write(_locators[i]);
         }
 
-        File.Move(temporary, path, overwrite: true);
-    }
+        for (var start = 0; start < Count; start += BlockEntries)
+        {
+            var entries = Math.Min(BlockEntries, Count - start);
+            writer.Write(MemoryMarshal.AsBytes(_blocks[start / BlockEntries].AsSpan(0, entries * Dim)));
+        }
+    });
 
     public static HalfProxyPartition Load(string path)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-        using var reader = new BinaryReader(stream, Encoding.UTF8);
-        if (reader.ReadInt32() != FileMagic || reader.ReadInt32() != FileVersion)
-        {
-            throw new InvalidDataException($"'{path}' is not a partition file of this version.");
-        }
-
+        using var reader = IndexFiles.OpenChecked(path, FileMagic, FileVersion, "a partition file");
+        var stream = reader.BaseStream;
         var dim = reader.ReadInt32();
         var count = reader.ReadInt32();
         if (dim < 1 || dim > Array.MaxLength / BlockEntries || count < 0 || (long)count * dim * 2 > stream.Length)
