@@ -7,24 +7,12 @@ namespace Icdiff.Cli;
 /// </summary>
 internal static class ClusterRetry
 {
-    /// <summary>How long one call is retried: a killed silo is voted dead, or restarted, well within it.</summary>
-    public static TimeSpan Budget { get; } = TimeSpan.FromMinutes(3);
+    /// <summary>One call is retried for three minutes, once a second: a killed silo is voted dead, or restarted, well within it.</summary>
+    private static readonly Icdiff.Grains.BudgetedRetry Retry = new(TimeSpan.FromMinutes(3), IsTransient, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), exponential: false);
 
-    public static async Task<T> RunAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + Budget;
-        while (true)
-        {
-            try
-            {
-                return await call();
-            }
-            catch (Exception ex) when (IsTransient(ex) && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-            }
-        }
-    }
+    public static TimeSpan Budget => Retry.Budget;
+
+    public static Task<T> RunAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken) => Retry.RunAsync(call, cancellationToken);
 
     public static bool IsTransient(Exception ex) =>
         ex is OrleansMessageRejectionException or SiloUnavailableException or TimeoutException

@@ -5,6 +5,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Polly;
+using Polly.Retry;
 
 namespace Icdiff.Index.Milvus;
 
@@ -20,6 +22,7 @@ public sealed class MilvusRestClient
     private readonly HttpClient _http;
     private readonly MilvusOptions _options;
     private readonly Uri _base;
+    private readonly ResiliencePipeline _retry;
 
     /// <summary>A client with its own pooled HTTP connection (keep-alive; the REST API shares the gRPC port).</summary>
     public static MilvusRestClient Connect(MilvusOptions options)
@@ -34,6 +37,18 @@ public sealed class MilvusRestClient
         _http = http;
         _options = options;
         _base = new Uri(options.Uri!.TrimEnd('/') + "/v2/vectordb/");
+        // Retriable refusals (rate limits, a collection still loading, 5xx, dropped connections) get MaxRetries more
+        // attempts with doubling delays; any other error is the caller's at once.
+        _retry = options.MaxRetries == 0 ? ResiliencePipeline.Empty : new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<MilvusException>(ex => ex.IsRetriable),
+                MaxRetryAttempts = options.MaxRetries,
+                Delay = options.RetryDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = false,
+            })
+            .Build();
     }
 
     public async Task CreateCollectionAsync(string collection, IReadOnlyList<MilvusField> fields, IReadOnlyList<MilvusIndexSpec> indexes, CancellationToken cancellationToken)
@@ -444,22 +459,8 @@ public sealed class MilvusRestClient
     private async Task<JsonElement> PostAsync(string endpoint, JsonObject body, CancellationToken cancellationToken) =>
         (await SendAsync(endpoint, Encoding.UTF8.GetBytes(body.ToJsonString()), cancellationToken)).Data;
 
-    private async Task<(JsonElement Data, JsonElement? Topks)> SendAsync(string endpoint, byte[] body, CancellationToken cancellationToken)
-    {
-        var delay = _options.RetryDelay;
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return await SendOnceAsync(endpoint, body, cancellationToken);
-            }
-            catch (MilvusException ex) when (ex.IsRetriable && attempt < _options.MaxRetries)
-            {
-                await Task.Delay(delay, cancellationToken);
-                delay *= 2;
-            }
-        }
-    }
+    private async Task<(JsonElement Data, JsonElement? Topks)> SendAsync(string endpoint, byte[] body, CancellationToken cancellationToken) =>
+        await _retry.ExecuteAsync(async ct => await SendOnceAsync(endpoint, body, ct), cancellationToken);
 
     private async Task<(JsonElement Data, JsonElement? Topks)> SendOnceAsync(string endpoint, byte[] body, CancellationToken cancellationToken)
     {

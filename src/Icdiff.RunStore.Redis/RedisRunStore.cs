@@ -48,32 +48,16 @@ public sealed partial class RedisRunStore(IConnectionMultiplexer redis, string p
 
     private static readonly JsonSerializerOptions Json = new();
 
-    /// <summary>How long a store operation rides out a Redis that is restarting (disconnected, or loading its data).</summary>
-    private static readonly TimeSpan OutageBudget = TimeSpan.FromSeconds(45);
+    /// <summary>
+    /// A store operation rides out a Redis that is restarting (disconnected, or loading its data) for 45 s: connection
+    /// failures, timeouts and LOADING replies are retried with delays doubling from 100 ms to 2 s.
+    /// </summary>
+    private static readonly BudgetedRetry Outage = new(TimeSpan.FromSeconds(45), IsTransient, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2), exponential: true);
 
     private IDatabase Db => redis.GetDatabase();
 
-    /// <summary>
-    /// Runs a store operation, retrying through a Redis restart: connection failures, timeouts and LOADING replies are
-    /// retried with doubling delays until <see cref="OutageBudget"/> is spent, so a short restart is only a pause.
-    /// </summary>
-    private static async Task<T> RetryAsync<T>(Func<Task<T>> operation)
-    {
-        var started = DateTime.UtcNow;
-        var delay = TimeSpan.FromMilliseconds(100);
-        while (true)
-        {
-            try
-            {
-                return await operation();
-            }
-            catch (Exception ex) when (IsTransient(ex) && DateTime.UtcNow - started < OutageBudget)
-            {
-                await Task.Delay(delay);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2000));
-            }
-        }
-    }
+    /// <summary>Runs a store operation through <see cref="Outage"/>, so a short Redis restart is only a pause.</summary>
+    private static Task<T> RetryAsync<T>(Func<Task<T>> operation) => Outage.RunAsync(operation);
 
     private static bool IsTransient(Exception ex) => ex is RedisConnectionException or RedisTimeoutException
         || (ex is RedisServerException && ex.Message.StartsWith("LOADING", StringComparison.Ordinal))

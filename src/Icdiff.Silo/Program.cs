@@ -79,6 +79,7 @@ builder.Services.AddSingleton<IRunStore>(sp => new RedisRunStore(redis, $"icdiff
 builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(cluster));
 builder.Services.AddSingleton<MembershipGuard>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<MembershipGuard>());
+builder.Services.AddHealthChecks().AddCheck<SiloMembershipHealthCheck>("membership");
 builder.Services.AddSingleton<CorpusSourceResolver>();
 builder.Services.AddIcdiffDashboard();
 builder.UseOrleans(silo =>
@@ -141,11 +142,11 @@ foreach (var problem in problems)
 
 // Probes and scrapers reach /healthz and /metrics without the key; every page needs it off loopback.
 app.UseDashboardAccess("/healthz", "/metrics");
-// Ready once this silo is an active member of the cluster (the web host starts before the silo has joined).
-// Unhealthy too while this silo is missing from the membership table (Redis restarted empty): clients cannot find it.
-app.MapGet("/healthz", (Orleans.Runtime.ISiloStatusOracle membership, MembershipGuard guard) => membership.CurrentStatus != Orleans.Runtime.SiloStatus.Active
-    ? Results.Text(membership.CurrentStatus.ToString().ToLowerInvariant(), statusCode: StatusCodes.Status503ServiceUnavailable)
-    : guard.Healthy ? Results.Text("active") : Results.Text("not in the membership table", statusCode: StatusCodes.Status503ServiceUnavailable));
+// The in-box health checks (SiloMembershipHealthCheck): 200 with "active", or 503 with what the silo is waiting for.
+app.MapHealthChecks("/healthz", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions
+{
+    ResponseWriter = (context, report) => context.Response.WriteAsync(string.Join("; ", report.Entries.Values.Select(e => e.Description))),
+});
 app.MapPrometheusScrapingEndpoint("/metrics");
 app.MapOrleansDashboard("/dashboard");
 // The replication dashboard over the cluster's history (PostgreSQL when Icdiff__History__Postgres is set).
