@@ -8,6 +8,14 @@ public interface IAuditRunGrain : IGrainWithStringKey
 
     Task<RunStatus> GetStatusAsync();
 
+    /// <summary>
+    /// The status as soon as it differs from revision <paramref name="seenRevision"/> (a shard done, a state change),
+    /// or after <paramref name="maxWait"/> (at most 10 s) when nothing changed: followers get progress as it happens
+    /// instead of polling. A finished run answers at once.
+    /// </summary>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<RunStatus> WaitForChangeAsync(long seenRevision, TimeSpan maxWait);
+
     /// <summary>The request the run was started with; null for a run id never started.</summary>
     Task<AuditRequest?> GetRequestAsync();
 

@@ -196,7 +196,8 @@ public sealed record RunStatus(
     [property: Id(12)] string? ScoringRule,
     [property: Id(13)] IReadOnlyList<WorkerShare>? Workers = null,
     [property: Id(14)] IReadOnlyList<int>? GradedLevels = null,
-    [property: Id(15)] string? GalleryIndex = null)
+    [property: Id(15)] string? GalleryIndex = null,
+    [property: Id(16)] long Revision = 0)
 {
     public bool IsFinished => State is RunState.Completed or RunState.Failed or RunState.Cancelled;
 }

@@ -55,6 +55,9 @@ internal sealed partial class AuditRunGrain(
     private bool _endUnstored;
     /// <summary>While an ended run's activation lives, it keeps the store's copy whole (see <see cref="WatchStoreAfterEnd"/>).</summary>
     private IGrainTimer? _endedStoreWatch;
+    /// <summary>Counts the changes followers can see; <see cref="_changed"/> completes at each and is replaced.</summary>
+    private long _revision;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -73,6 +76,7 @@ internal sealed partial class AuditRunGrain(
         foreach (var model in record.Request.Generated)
         {
             _models[model.Model] = new ModelProgress(model.Model, 0, 0, false);
+            Changed();
         }
 
         if (record.State is RunState.Completed or RunState.Failed or RunState.Cancelled)
@@ -109,6 +113,7 @@ internal sealed partial class AuditRunGrain(
         foreach (var model in request.Generated)
         {
             _models[model.Model] = new ModelProgress(model.Model, 0, 0, false);
+            Changed();
         }
 
         await SaveAsync();
@@ -137,7 +142,38 @@ internal sealed partial class AuditRunGrain(
         _scoring,
         [.. _workerShares.Values],
         _gradedLevels,
-        _galleryIndex));
+        _galleryIndex,
+        _revision));
+
+    public async Task<RunStatus> WaitForChangeAsync(long seenRevision, TimeSpan maxWait)
+    {
+        if (_revision == seenRevision && _state is not (RunState.Completed or RunState.Failed or RunState.Cancelled))
+        {
+            var wait = maxWait < TimeSpan.Zero ? TimeSpan.Zero : maxWait > MaxChangeWait ? MaxChangeWait : maxWait;
+            try
+            {
+                await _changed.Task.WaitAsync(wait);
+            }
+            catch (TimeoutException)
+            {
+                // Nothing changed meanwhile: the follower gets the same status and asks again.
+            }
+        }
+
+        return await GetStatusAsync();
+    }
+
+    /// <summary>The longest a follower's call is held: well under any caller's response timeout.</summary>
+    private static readonly TimeSpan MaxChangeWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>Something a follower sees changed: the revision moves on and waiting followers are answered.</summary>
+    private void Changed()
+    {
+        _revision++;
+        var changed = _changed;
+        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        changed.TrySetResult();
+    }
 
     public Task<AuditRequest?> GetRequestAsync() => Task.FromResult(_request);
 
@@ -180,6 +216,7 @@ internal sealed partial class AuditRunGrain(
         _endedStoreWatch = null;
         _retryFailed |= retryFailed;
         _state = RunState.Pending;
+        Changed();
         _error = null;
         _finishedAt = null;
         await SaveAsync();
@@ -222,6 +259,7 @@ internal sealed partial class AuditRunGrain(
             {
                 await DriveOnceAsync(request, dispatcher, cancellationToken);
                 _state = RunState.Completed;
+                Changed();
                 _retryFailed = false;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -229,6 +267,7 @@ internal sealed partial class AuditRunGrain(
                 // Shards already handed to workers finish and are recorded (their results are valid); nothing new starts.
                 await dispatcher.SettleAsync();
                 _state = RunState.Cancelled;
+                Changed();
             }
             catch (Exception ex) when (IsClusterFault(ex))
             {
@@ -249,6 +288,7 @@ internal sealed partial class AuditRunGrain(
             {
                 _state = RunState.Failed;
                 _error = ex.Message;
+                Changed();
                 Log.RunFailed(logger, ex, this.GetPrimaryKeyString());
             }
 
@@ -300,10 +340,12 @@ internal sealed partial class AuditRunGrain(
         _galleryIndex = indexBackends.Configured.Describe(indexOptions.Value);
 
         _state = RunState.IndexingGallery;
+        Changed();
         await SaveAsync();
         var snapshot = await IndexGalleryAsync(request, embedder, dispatcher, cancellationToken);
 
         _state = RunState.Scanning;
+        Changed();
         await SaveAsync();
         foreach (var model in request.Generated)
         {
@@ -426,6 +468,7 @@ internal sealed partial class AuditRunGrain(
             var summary = await GrainFactory.GetGrain<IModelAggregateGrain>(ModelAggregateKey.For(this.GetPrimaryKeyString(), model.Model)).GetSummaryAsync(request.MinLevel);
             var done = summary.Scanned + summary.Skipped;
             _models[model.Model] = new ModelProgress(model.Model, done, done, finished);
+            Changed();
         }
     }
 
@@ -440,6 +483,7 @@ internal sealed partial class AuditRunGrain(
         await foreach (var chunk in Chunk(source.ListAsync(cancellationToken), request.ShardSize, cancellationToken))
         {
             _galleryListed += chunk.Count;
+            Changed();
             var fresh = await gallery.FilterNewAsync(pass, chunk);
             _galleryDone += chunk.Count - fresh.Count;
             if (fresh.Count == 0)
@@ -457,11 +501,13 @@ internal sealed partial class AuditRunGrain(
                     _gallerySkipped.AddRange(result.Skipped);
                     _galleryEmbedded += result.Embedded.Count;
                     _galleryDone += fresh.Count;
+                    Changed();
                 },
                 cancellationToken);
         }
 
         _galleryListingComplete = true;
+        Changed();
         await dispatcher.DrainAsync();
         cancellationToken.ThrowIfCancellationRequested();
         return await gallery.SealPassAsync(pass);
@@ -475,6 +521,7 @@ internal sealed partial class AuditRunGrain(
         // Listing is deterministic, so shard i holds the same images; only its unrecorded items are sent.
         var recorded = (await aggregate.GetRecordedKeysAsync(matchedOnly: _retryFailed)).ToHashSet(StringComparer.Ordinal);
         _models[model.Model] = new ModelProgress(model.Model, 0, recorded.Count, false);
+        Changed();
 
         // A scheduled run audits only what the schedule's earlier runs did not record: images new since then.
         var earlier = request.Schedule is { } schedule
@@ -491,6 +538,7 @@ internal sealed partial class AuditRunGrain(
         {
             var progress = _models[model.Model];
             _models[model.Model] = progress with { Listed = progress.Listed + chunk.Count };
+            Changed();
             var pending = recorded.Count == 0 ? chunk : [.. chunk.Where(i => !recorded.Contains(i.Key))];
             if (pending.Count == 0)
             {
@@ -507,12 +555,14 @@ internal sealed partial class AuditRunGrain(
                     var current = _models[model.Model];
                     var done = _retryFailed ? current.Done + report.Items : Math.Max(current.Done, report.RecordedTotal);
                     _models[model.Model] = current with { Done = done };
+                    Changed();
                     return Task.CompletedTask;
                 },
                 cancellationToken);
         }
 
         _models[model.Model] = _models[model.Model] with { ListingComplete = true };
+        Changed();
     }
 
     /// <summary>Counts a batch for the silo that says it did it (<paramref name="reported"/>), else the one it was sent to.</summary>

@@ -16,13 +16,44 @@ public sealed class AuditRunGrainTests(AuditClusterFixture fixture) : IClassFixt
         using var timeout = new CancellationTokenSource(RunTimeout);
         while (!status.IsFinished)
         {
-            // The grain API is poll-based by design (the CLI polls it too); the timeout bounds the wait.
-            await Task.Delay(100, timeout.Token);
-            status = await run.GetStatusAsync();
+            // Followed as the CLI follows it: the grain answers when the status changes; the timeout bounds the wait.
+            timeout.Token.ThrowIfCancellationRequested();
+            status = await run.WaitForChangeAsync(status.Revision, TimeSpan.FromSeconds(5));
         }
 
         Assert.True(status.State == RunState.Completed, $"run ended {status.State}: {status.Error}");
         return status;
+    }
+
+    [Fact]
+    public async Task Followers_GetEachChangeAsItHappens_WithRisingRevisions_AndAFinishedRunAnswersAtOnce()
+    {
+        const double MaxWaitSeconds = 8;
+        var run = fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>($"follow-{Guid.NewGuid():N}");
+        var status = await run.StartAsync(Request(shardSize: 8));
+        var answers = new List<(long Seen, RunStatus Status, TimeSpan Took)>();
+        using var timeout = new CancellationTokenSource(RunTimeout);
+        while (!status.IsFinished)
+        {
+            timeout.Token.ThrowIfCancellationRequested();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var next = await run.WaitForChangeAsync(status.Revision, TimeSpan.FromSeconds(MaxWaitSeconds));
+            answers.Add((status.Revision, next, clock.Elapsed));
+            status = next;
+        }
+
+        Assert.Equal(RunState.Completed, status.State);
+        Assert.Equal(fixture.Corpus.Spec.Models.Sum(m => m.Total) + fixture.BadFiles.Count, status.Models.Sum(m => m.Done));
+        // Revisions never go back, and an answer with the revision unchanged is only ever the wait running out.
+        Assert.All(answers, a => Assert.True(a.Status.Revision >= a.Seen, $"revision {a.Status.Revision} after {a.Seen}"));
+        Assert.All(answers.Where(a => a.Status.Revision == a.Seen), a => Assert.True(a.Took.TotalSeconds >= MaxWaitSeconds * 0.9, $"unchanged after {a.Took}"));
+        // Progress arrives in steps (shards of 8 images), not only as the end.
+        Assert.True(answers.Count(a => a.Status.Revision > a.Seen && !a.Status.IsFinished) >= 2, $"{answers.Count} answers, revisions {string.Join(",", answers.Select(a => a.Status.Revision))}");
+
+        var clockAfter = System.Diagnostics.Stopwatch.StartNew();
+        var again = await run.WaitForChangeAsync(status.Revision, TimeSpan.FromSeconds(MaxWaitSeconds));
+        Assert.Equal(status.Revision, again.Revision);
+        Assert.True(clockAfter.Elapsed.TotalSeconds < MaxWaitSeconds * 0.9, $"a finished run held the call for {clockAfter.Elapsed}");
     }
 
     [Fact]
