@@ -1,7 +1,10 @@
+using Icdiff.Dashboard.Pages;
 using Icdiff.History;
 using Icdiff.Imaging.Skia;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -18,6 +21,8 @@ public static class DashboardEndpoints
         // Thumbnails decode under the same pixel budget as the pipeline (Icdiff:Decoder:MaxPixels).
         services.AddOptions<DecoderOptions>().BindConfiguration(DecoderOptions.SectionName);
         services.TryAddSingleton<CorpusPreviewService>();
+        // The pages are Razor components rendered on the server (static HTML: no circuit, no script).
+        services.AddRazorComponents();
         services.TryAddSingleton(DashboardSession.Create());
         return services;
     }
@@ -36,9 +41,9 @@ public static class DashboardEndpoints
         var group = endpoints.MapGroup(basePath.Length == 0 ? "/" : basePath);
 
         group.MapGet("/", async (IRunHistoryStore store, IOptions<IcdiffDashboardOptions> options, CancellationToken ct) =>
-            Page(DashboardPages.Overview(basePath, await store.ListRunsAsync(500, ct), options.Value.RefreshSeconds)));
+            Page<OverviewPage>(new() { [nameof(OverviewPage.BasePath)] = basePath, [nameof(OverviewPage.Runs)] = await store.ListRunsAsync(500, ct), [nameof(OverviewPage.RefreshSeconds)] = options.Value.RefreshSeconds }));
 
-        group.MapGet("/runs", async (IRunHistoryStore store, CancellationToken ct) => Page(DashboardPages.Runs(basePath, await store.ListRunsAsync(500, ct))));
+        group.MapGet("/runs", async (IRunHistoryStore store, CancellationToken ct) => Page<RunsPage>(new() { [nameof(RunsPage.BasePath)] = basePath, [nameof(RunsPage.Runs)] = await store.ListRunsAsync(500, ct) }));
 
         group.MapGet("/runs/{runId}", async (string runId, int? skips, IRunHistoryStore store, IOptions<IcdiffDashboardOptions> options, CancellationToken ct) =>
         {
@@ -58,7 +63,15 @@ public static class DashboardEndpoints
                 }
             }
 
-            return Page(DashboardPages.Run(basePath, run, previous, await store.GetSkipsAsync(runId, page * 100, 100, ct), page, options.Value.RefreshSeconds));
+            return Page<RunPage>(new()
+            {
+                [nameof(RunPage.BasePath)] = basePath,
+                [nameof(RunPage.Run)] = run,
+                [nameof(RunPage.Previous)] = previous,
+                [nameof(RunPage.Skips)] = await store.GetSkipsAsync(runId, page * 100, 100, ct),
+                [nameof(RunPage.SkipPage)] = page,
+                [nameof(RunPage.RefreshSeconds)] = options.Value.RefreshSeconds,
+            });
         });
 
         group.MapGet("/runs/{runId}/review", async (string runId, string? model, string? level, int? page, IRunHistoryStore store, CorpusPreviewService sources, CancellationToken ct) =>
@@ -71,7 +84,7 @@ public static class DashboardEndpoints
             var selectedModel = string.IsNullOrEmpty(model) ? null : model;
             int? selectedLevel = int.TryParse(level, System.Globalization.CultureInfo.InvariantCulture, out var l) && l is >= 0 and <= 5 ? l : null;
             var index = Math.Max(0, page ?? 0);
-            var images = await store.GetImagesAsync(new ImageQuery(runId, selectedModel, selectedLevel, index * DashboardPages.ReviewPageSize, DashboardPages.ReviewPageSize), ct);
+            var images = await store.GetImagesAsync(new ImageQuery(runId, selectedModel, selectedLevel, index * ReviewPage.PageSize, ReviewPage.PageSize), ct);
             var prompts = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
             foreach (var name in images.Items.Select(i => i.Model).Distinct(StringComparer.Ordinal))
             {
@@ -81,7 +94,16 @@ public static class DashboardEndpoints
                 }
             }
 
-            return Page(DashboardPages.Review(basePath, run, selectedModel, selectedLevel, index, images, (m, k) => prompts.GetValueOrDefault(m)?.GetValueOrDefault(k)));
+            return Page<ReviewPage>(new()
+            {
+                [nameof(ReviewPage.BasePath)] = basePath,
+                [nameof(ReviewPage.Run)] = run,
+                [nameof(ReviewPage.Model)] = selectedModel,
+                [nameof(ReviewPage.Level)] = selectedLevel,
+                [nameof(ReviewPage.Page)] = index,
+                [nameof(ReviewPage.Images)] = images,
+                [nameof(ReviewPage.Prompt)] = (Func<string, string, string?>)((m, k) => prompts.GetValueOrDefault(m)?.GetValueOrDefault(k)),
+            });
         });
 
         group.MapGet("/thumbs/{runId}/generated/{model}", async (string runId, string model, string key, IRunHistoryStore store, CorpusPreviewService previews, CancellationToken ct) =>
@@ -119,10 +141,16 @@ public static class DashboardEndpoints
         return endpoints;
     }
 
-    private static IResult Page(string html) => Results.Content(html, "text/html; charset=utf-8");
+    /// <summary>A page rendered on the server by its Razor component, which escapes every value it writes.</summary>
+    private static RazorComponentResult<TPage> Page<TPage>(Dictionary<string, object?> parameters)
+        where TPage : IComponent => new(parameters) { ContentType = "text/html; charset=utf-8" };
 
     private static IResult NotFound(string basePath, string runId) =>
-        Results.Content(Html.Page(basePath, "Not found", $"<h1>No run {Html.E(runId)}</h1>"), "text/html; charset=utf-8", statusCode: StatusCodes.Status404NotFound);
+        new RazorComponentResult<NotFoundPage>(new Dictionary<string, object?> { [nameof(NotFoundPage.BasePath)] = basePath, [nameof(NotFoundPage.RunId)] = runId })
+        {
+            ContentType = "text/html; charset=utf-8",
+            StatusCode = StatusCodes.Status404NotFound,
+        };
 
     /// <summary>The image, or the reason there is none in words (the page shows the pair without it).</summary>
     private static IResult Thumbnail(ThumbnailResult result) => result.Status switch
