@@ -143,7 +143,7 @@ internal static partial class AuditSession
     public static async Task WriteReportAsync(AuditReport report, AuditRequest request, string outDirectory, CancellationToken cancellationToken)
     {
         var thumbnails = await LoadThumbnailsAsync(report, request, cancellationToken);
-        ReportWriter.WriteAll(report, outDirectory, (model, key) => thumbnails.GetValueOrDefault((model, key)));
+        await ReportWriter.WriteAllAsync(report, outDirectory, (model, key) => thumbnails.GetValueOrDefault((model, key)));
     }
 
     /// <summary>

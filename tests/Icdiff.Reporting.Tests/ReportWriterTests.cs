@@ -26,9 +26,9 @@ public sealed class ReportWriterTests
         ]);
 
     [Fact]
-    public void RenderHtml_EscapesEveryNameFromTheCorpus()
+    public async Task RenderHtml_EscapesEveryNameFromTheCorpus()
     {
-        var html = ReportWriter.RenderHtml(Report("<script>alert(1)</script>.png"), (_, _) => null, 12);
+        var html = await ReportWriter.RenderHtmlAsync(Report("<script>alert(1)</script>.png"), (_, _) => null, 12);
 
         Assert.DoesNotContain("<script>", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("<b>bad</b>", html, StringComparison.Ordinal);
