@@ -25,12 +25,8 @@ public sealed partial class ClusterTests
         Assert.True(embedded.ExitCode == 0, embedded.Stderr);
         var expected = await ReportResult.ReadAsync(Path.Combine(root, "embedded"));
 
-        var redisPort = FreePort();
-        var redisData = Directory.CreateDirectory(Path.Combine(root, "redis")).FullName;
-        string[] redisArgs = ["--port", redisPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", redisData];
-        var redis = Start("/usr/bin/redis-server", redisArgs, null);
+        var (redis, redisPort, redisArgs, redisData) = await StartPersistentRedisAsync(root);
         var connection = $"127.0.0.1:{redisPort}";
-        await WaitForPortAsync(redisPort);
         var data = Path.Combine(root, "cluster-data");
         History = null;
         int[] siloPorts = [FreePort(), FreePort(), FreePort()];
@@ -102,17 +98,7 @@ public sealed partial class ClusterTests
         }
         finally
         {
-            foreach (var silo in silos)
-            {
-                if (!silo.HasExited)
-                {
-                    silo.Kill(entireProcessTree: true);
-                }
-
-                silo.Dispose();
-            }
-
-            redis.Kill();
+            StopAll(silos, redis);
         }
     }
 

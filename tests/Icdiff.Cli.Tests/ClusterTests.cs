@@ -46,13 +46,8 @@ public sealed partial class ClusterTests
         var embedded = await CliProcess.RunAsync(TimeSpan.FromMinutes(5), ["audit", .. request, "--out", Path.Combine(root, "embedded"), "--data-dir", Path.Combine(root, "embedded-data")]);
         Assert.True(embedded.ExitCode == 0, embedded.Stderr);
 
-        var redisPort = FreePort();
-        // Redis keeps its data in an append-only file, as a production Redis does, so that it can be restarted mid-run.
-        var redisData = Directory.CreateDirectory(Path.Combine(root, "redis")).FullName;
-        string[] redisArgs = ["--port", redisPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", redisData];
-        var redis = Start("/usr/bin/redis-server", redisArgs, null);
+        var (redis, redisPort, redisArgs, _) = await StartPersistentRedisAsync(root);
         var connection = $"127.0.0.1:{redisPort}";
-        await WaitForPortAsync(redisPort);
         var data = Path.Combine(root, "cluster-data");
         // The cluster's history in PostgreSQL when a server is at hand (CI), else SQLite in the shared data directory.
         await using var postgres = await TestPostgres.CreateAsync();
@@ -151,17 +146,7 @@ public sealed partial class ClusterTests
         }
         finally
         {
-            foreach (var silo in silos)
-            {
-                if (!silo.HasExited)
-                {
-                    silo.Kill(entireProcessTree: true);
-                }
-
-                silo.Dispose();
-            }
-
-            redis.Kill();
+            StopAll(silos, redis);
         }
     }
 
@@ -202,17 +187,7 @@ public sealed partial class ClusterTests
         }
         finally
         {
-            foreach (var silo in silos)
-            {
-                if (!silo.HasExited)
-                {
-                    silo.Kill(entireProcessTree: true);
-                }
-
-                silo.Dispose();
-            }
-
-            redis.Kill();
+            StopAll(silos, redis);
         }
     }
 
@@ -386,6 +361,37 @@ public sealed partial class ClusterTests
         }
 
         TestContext.Current.TestOutputHelper?.WriteLine($"silos active after {clock.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    /// <summary>
+    /// A Redis on a free loopback port that keeps its data in an append-only file under <paramref name="root"/>, as a
+    /// production Redis does, so that a test can restart it mid-run (with <c>Args</c>) on its data or, emptying
+    /// <c>Data</c>, on none; returned once it listens.
+    /// </summary>
+    private static async Task<(Process Redis, int Port, string[] Args, string Data)> StartPersistentRedisAsync(string root)
+    {
+        var port = FreePort();
+        var data = Directory.CreateDirectory(Path.Combine(root, "redis")).FullName;
+        string[] args = ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", data];
+        var redis = Start("/usr/bin/redis-server", args, null);
+        await WaitForPortAsync(port);
+        return (redis, port, args, data);
+    }
+
+    /// <summary>Kills the silos still running and Redis, at the end of a test however it ended.</summary>
+    private static void StopAll(List<Process> silos, Process redis)
+    {
+        foreach (var silo in silos)
+        {
+            if (!silo.HasExited)
+            {
+                silo.Kill(entireProcessTree: true);
+            }
+
+            silo.Dispose();
+        }
+
+        redis.Kill();
     }
 
     private static async Task WaitForPortAsync(int port)

@@ -21,17 +21,6 @@ public sealed class BlobContainerCorpusTests(AzuriteFixture azurite) : IClassFix
         return container;
     }
 
-    private static async Task<List<CorpusItem>> ListAsync(ICorpusSource source)
-    {
-        var items = new List<CorpusItem>();
-        await foreach (var item in source.ListAsync(Token))
-        {
-            items.Add(item);
-        }
-
-        return items;
-    }
-
     [Fact]
     public async Task Listing_UnderPrefix_IsOrderedRelativeAndSkipsHiddenNamesAndOtherPrefixes()
     {
@@ -39,7 +28,7 @@ public sealed class BlobContainerCorpusTests(AzuriteFixture azurite) : IClassFix
             ("set/b.png", [2]), ("set/a.png", [1, 1]), ("set/sub/c.jpg", [3]), ("set/.hidden/x.png", [4]), ("set/.y.png", [5]), ("setx/d.png", [6]), ("other/e.png", [7]));
         var provider = new BlobCorpusProvider(azurite.Clients());
 
-        var items = await ListAsync(provider.Open($"az://{AzuriteServerAccount}/{container.Name}/set"));
+        var items = await provider.Open($"az://{AzuriteServerAccount}/{container.Name}/set").ListAllAsync();
 
         Assert.Equal(["a.png", "b.png", "sub/c.jpg"], items.Select(i => i.Key));
         Assert.Equal(["set/a.png", "set/b.png", "set/sub/c.jpg"], items.Select(i => i.Uri));
@@ -52,7 +41,7 @@ public sealed class BlobContainerCorpusTests(AzuriteFixture azurite) : IClassFix
     {
         var container = await ContainerWithAsync(("a.png", [1, 2, 3]), ("b.png", [4]), ("c.png", [5]), ("big.png", new byte[1000]));
         var source = new BlobCorpusProvider(azurite.Clients()).Open($"az://{AzuriteServerAccount}/{container.Name}");
-        var items = (await ListAsync(source)).ToDictionary(i => i.Key);
+        var items = (await source.ListAllAsync()).ToDictionary(i => i.Key);
 
         Assert.Equal([1, 2, 3], await source.ReadAsync(items["a.png"], 100, Token));
 
@@ -74,7 +63,7 @@ public sealed class BlobContainerCorpusTests(AzuriteFixture azurite) : IClassFix
         Assert.SkipWhen(azurite.SkipReason is not null, azurite.SkipReason ?? string.Empty);
         var source = new BlobCorpusProvider(azurite.Clients()).Open($"az://{AzuriteServerAccount}/no-such-container");
 
-        var error = await Assert.ThrowsAsync<CorpusException>(() => ListAsync(source));
+        var error = await Assert.ThrowsAsync<CorpusException>(() => source.ListAllAsync());
 
         Assert.Contains("does not exist", error.Message, StringComparison.Ordinal);
         Assert.Contains("no-such-container", error.Message, StringComparison.Ordinal);
@@ -85,7 +74,7 @@ public sealed class BlobContainerCorpusTests(AzuriteFixture azurite) : IClassFix
     {
         var container = await ContainerWithAsync(("a.png", [1]));
         var source = new BlobCorpusProvider(azurite.Clients(maxRetries: 1)).Open($"az://{AzuriteServerAccount}/{container.Name}");
-        var item = (await ListAsync(source)).Single();
+        var item = (await source.ListAllAsync()).Single();
 
         await azurite.Server.StopAsync();
         try
@@ -109,7 +98,7 @@ public sealed class BlobContainerCorpusTests(AzuriteFixture azurite) : IClassFix
         var container = await ContainerWithAsync(("a.png", [7, 7]));
         // Retries over about 10 s: the 2 s outage plus Azurite's own restart, which takes seconds on a loaded machine.
         var source = new BlobCorpusProvider(azurite.Clients(maxRetries: 8, maxRetryDelaySeconds: 2)).Open($"az://{AzuriteServerAccount}/{container.Name}");
-        var item = (await ListAsync(source)).Single();
+        var item = (await source.ListAllAsync()).Single();
 
         await azurite.Server.StopAsync();
         var read = source.ReadAsync(item, 100, Token).AsTask();

@@ -23,17 +23,6 @@ public sealed class ManifestCorpusTests(AzuriteFixture azurite) : IClassFixture<
 
     private static ManifestCorpusProvider Provider(params IContentReader[] extra) => new([new LocalFileContentReader(), .. extra]);
 
-    private static async Task<List<CorpusItem>> ListAsync(ICorpusSource source)
-    {
-        var items = new List<CorpusItem>();
-        await foreach (var item in source.ListAsync(Token))
-        {
-            items.Add(item);
-        }
-
-        return items;
-    }
-
     [Fact]
     public async Task Csv_WithQuotedFieldsAndExtraColumns_ListsRowsInOrder_AndReadsRelativePaths()
     {
@@ -41,9 +30,9 @@ public sealed class ManifestCorpusTests(AzuriteFixture azurite) : IClassFixture<
         var manifest = Path.Combine(folder, "m.csv");
         await File.WriteAllTextAsync(manifest, "path,model,prompt,seed\nimg/b.png,m1,\"a cat, on a mat\",7\nimg/a.png,m2,x,8\nimg/c.png,m1,\"say \"\"hi\"\"\",9\n", Token);
 
-        var all = await ListAsync(Provider().Open(manifest));
+        var all = await Provider().Open(manifest).ListAllAsync();
         var m1 = Provider().Open(ManifestLocation.WithModel(manifest, "m1"));
-        var m1Items = await ListAsync(m1);
+        var m1Items = await m1.ListAllAsync();
 
         Assert.Equal(["img/b.png", "img/a.png", "img/c.png"], all.Select(i => i.Key));
         Assert.Equal(["img/b.png", "img/c.png"], m1Items.Select(i => i.Key));
@@ -62,9 +51,9 @@ public sealed class ManifestCorpusTests(AzuriteFixture azurite) : IClassFixture<
         await File.WriteAllTextAsync(jsonl, "{\"uri\":\"img/a.png\",\"model\":\"m\",\"sha256\":\"h1\",\"meta\":{\"k\":1}}\n\n{\"uri\":\"img/b.png\",\"model\":\"m\",\"sha256\":\"h2\"}\n", Token);
         await ParquetSerializer.SerializeAsync(new[] { new Row { Uri = "img/a.png", Model = "m", Sha256 = "h1", Seed = 1 }, new Row { Uri = "img/b.png", Model = "m", Sha256 = "h2", Seed = 2 } }, parquet, cancellationToken: Token);
 
-        var fromCsv = await ListAsync(Provider().Open(csv));
-        var fromJsonl = await ListAsync(Provider().Open(jsonl));
-        var fromParquet = await ListAsync(Provider().Open($"manifest:{parquet}#model=m"));
+        var fromCsv = await Provider().Open(csv).ListAllAsync();
+        var fromJsonl = await Provider().Open(jsonl).ListAllAsync();
+        var fromParquet = await Provider().Open($"manifest:{parquet}#model=m").ListAllAsync();
 
         Assert.Equal(fromCsv, fromJsonl);
         Assert.Equal(fromCsv, fromParquet);
@@ -78,10 +67,10 @@ public sealed class ManifestCorpusTests(AzuriteFixture azurite) : IClassFixture<
         var manifest = Path.Combine(folder, "m.csv");
         await File.WriteAllTextAsync(manifest, "uri,model,prompt\nimg/a.png,m,\"a cat,\non two lines, \"\"quoted\"\"\"\nimg/b.png,m,plain\n,m,x\n", Token);
 
-        var error = await Assert.ThrowsAsync<CorpusException>(() => ListAsync(Provider().Open(manifest)));
+        var error = await Assert.ThrowsAsync<CorpusException>(() => Provider().Open(manifest).ListAllAsync());
         await File.WriteAllTextAsync(manifest, "uri,model,prompt\r\nimg/a.png,m,\"a cat,\r\non two lines, \"\"quoted\"\"\"\r\nimg/b.png,m,plain\r\n", Token);
         var corpus = Provider().Open(manifest);
-        var items = await ListAsync(corpus);
+        var items = await corpus.ListAllAsync();
         var prompts = new Dictionary<string, string>();
         await foreach (var (key, prompt) in ((IPromptedCorpus)corpus).ListPromptsAsync(Token))
         {
@@ -102,7 +91,7 @@ public sealed class ManifestCorpusTests(AzuriteFixture azurite) : IClassFixture<
         var manifest = Path.Combine(folder, "m.csv");
         await File.WriteAllTextAsync(manifest, "uri\nimg/a.png\nimg/b.png\nimg/a.png\n", Token);
 
-        var items = await ListAsync(Provider().Open(manifest));
+        var items = await Provider().Open(manifest).ListAllAsync();
 
         Assert.Equal(["img/a.png", "img/b.png"], items.Select(i => i.Key));
     }
@@ -122,7 +111,7 @@ public sealed class ManifestCorpusTests(AzuriteFixture azurite) : IClassFixture<
         var manifest = Path.Combine(folder, name);
         await File.WriteAllTextAsync(manifest, content, Token);
 
-        var error = await Assert.ThrowsAsync<CorpusException>(() => ListAsync(Provider().Open(manifest)));
+        var error = await Assert.ThrowsAsync<CorpusException>(() => Provider().Open(manifest).ListAllAsync());
 
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
         Assert.Contains(manifest, error.Message, StringComparison.Ordinal);
@@ -135,7 +124,7 @@ public sealed class ManifestCorpusTests(AzuriteFixture azurite) : IClassFixture<
         var manifest = Path.Combine(folder, "m.csv");
         await File.WriteAllTextAsync(manifest, "uri\nimg/a.png\n", Token);
 
-        var error = await Assert.ThrowsAsync<CorpusException>(() => ListAsync(Provider().Open(ManifestLocation.WithModel(manifest, "m1"))));
+        var error = await Assert.ThrowsAsync<CorpusException>(() => Provider().Open(ManifestLocation.WithModel(manifest, "m1")).ListAllAsync());
 
         Assert.Contains("no model column", error.Message, StringComparison.Ordinal);
     }
@@ -147,7 +136,7 @@ public sealed class ManifestCorpusTests(AzuriteFixture azurite) : IClassFixture<
         var manifest = Path.Combine(folder, "m.csv");
         await File.WriteAllTextAsync(manifest, "uri\nimg/gone.png\n", Token);
         var source = Provider().Open(manifest);
-        var item = (await ListAsync(source)).Single();
+        var item = (await source.ListAllAsync()).Single();
 
         var error = await Assert.ThrowsAsync<ItemReadException>(async () => await source.ReadAsync(item, 10, Token));
 
@@ -166,7 +155,7 @@ public sealed class ManifestCorpusTests(AzuriteFixture azurite) : IClassFixture<
         var account = Icdiff.Tests.Shared.AzuriteServer.AccountName;
         await File.WriteAllTextAsync(manifest, $"{{\"uri\":\"az://{account}/{container.Name}/gen/x.png\",\"prompt\":\"p\"}}\n{{\"uri\":\"az://{account}/{container.Name}/gen/none.png\"}}\n", Token);
         var source = Provider(new BlobContentReader(azurite.Clients())).Open(manifest);
-        var items = await ListAsync(source);
+        var items = await source.ListAllAsync();
 
         Assert.Equal([4, 2], await source.ReadAsync(items[0], 10, Token));
         var missing = await Assert.ThrowsAsync<ItemReadException>(async () => await source.ReadAsync(items[1], 10, Token));

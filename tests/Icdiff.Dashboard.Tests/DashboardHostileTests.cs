@@ -1,12 +1,6 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
-using System.IO.Compression;
 using System.Net;
-using System.Text;
-using Icdiff.Core;
-using Icdiff.Corpora.FileSystem;
-using Icdiff.History;
-using Microsoft.Extensions.DependencyInjection;
+using Icdiff.Tests.Shared;
 
 namespace Icdiff.Dashboard.Tests;
 
@@ -204,55 +198,7 @@ public sealed class DashboardHostileTests(DashboardFixture fixture)
     private static void WriteLargePng(string path, int width, int height)
     {
         using var file = File.Create(path);
-        file.Write([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
-        var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, width);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
-        header[8] = 8;
-        header[9] = 2;
-        WriteChunk(file, "IHDR", header);
-        using var idat = new MemoryStream();
-        using (var z = new ZLibStream(idat, CompressionLevel.Fastest, leaveOpen: true))
-        {
-            var row = new byte[1 + (width * 3)];
-            for (var y = 0; y < height; y++)
-            {
-                Array.Fill(row, (byte)(y * 255 / height), 1, row.Length - 1);
-                z.Write(row);
-            }
-        }
-
-        WriteChunk(file, "IDAT", idat.ToArray());
-        WriteChunk(file, "IEND", []);
-    }
-
-    private static void WriteChunk(Stream stream, string type, byte[] data)
-    {
-        var length = new byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(length, data.Length);
-        stream.Write(length);
-        var body = new byte[4 + data.Length];
-        Encoding.ASCII.GetBytes(type, body);
-        data.CopyTo(body, 4);
-        stream.Write(body);
-        var crc = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32(body));
-        stream.Write(crc);
-    }
-
-    private static uint Crc32(ReadOnlySpan<byte> bytes)
-    {
-        var crc = 0xFFFFFFFFu;
-        foreach (var b in bytes)
-        {
-            crc ^= b;
-            for (var k = 0; k < 8; k++)
-            {
-                crc = (crc & 1) != 0 ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
-            }
-        }
-
-        return ~crc;
+        PngWriter.WriteGreyRows(file, width, height, y => (byte)(y * 255 / height));
     }
 
     private static void MakeFifo(string path)

@@ -115,26 +115,36 @@ public sealed class OnnxEmbedderTests
         Assert.True(Dot(output.AsSpan(0, BuiltinDescriptorModel.Dim), output.AsSpan(BuiltinDescriptorModel.Dim)) > 0.99f);
     }
 
-    [Fact]
-    public void SixTokenModel_OutputsPerTokenNormalisedEmbeddings()
+    /// <summary>
+    /// A model in PDF's shape: six tokens of <paramref name="dim"/> per image (a 4x4 average pool, then a projection by
+    /// weights drawn from <paramref name="seed"/>), scored by the argmax rule.
+    /// </summary>
+    private static OnnxEmbedder SixTokenEmbedder(int size, int dim, int seed)
     {
-        const int Size = 16;
-        const int Dim = 8;
-        var random = new Random(4);
-        var weights = Enumerable.Range(0, 3 * 4 * 4 * 6 * Dim).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        var random = new Random(seed);
+        var weights = Enumerable.Range(0, 3 * 4 * 4 * 6 * dim).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
         var onnx = new OnnxModelBuilder("pdf-like")
-            .Input("pixels", null, 3, Size, Size)
-            .Output("tokens", null, 6, Dim)
-            .Initializer("w", [3 * 4 * 4, 6 * Dim], weights)
+            .Input("pixels", null, 3, size, size)
+            .Output("tokens", null, 6, dim)
+            .Initializer("w", [3 * 4 * 4, 6 * dim], weights)
             .Int64Initializer("flat", [0, -1])
-            .Int64Initializer("shape", [0, 6, Dim])
+            .Int64Initializer("shape", [0, 6, dim])
             .Node("AveragePool", ["pixels"], ["pooled"], OnnxAttribute.Numbers("kernel_shape", 4, 4), OnnxAttribute.Numbers("strides", 4, 4))
             .Node("Reshape", ["pooled", "flat"], ["flat_out"])
             .Node("MatMul", ["flat_out", "w"], ["projected"])
             .Node("Reshape", ["projected", "shape"], ["tokens"])
             .Build("test", "six-token test model");
-        var manifest = new ModelManifest("pdf-like", "pdf.onnx", "pixels", new PreprocessSpec(Size, Size, ResizeMode.Squash, Size, PreprocessSpec.ImageNetMean, PreprocessSpec.ImageNetStd), "tokens", 6, Dim, new PdfArgmaxRule(), null);
-        using var embedder = new OnnxEmbedder(manifest, onnx, new OnnxOptions(), NullLogger.Instance);
+        var manifest = new ModelManifest("pdf-like", "pdf.onnx", "pixels", new PreprocessSpec(size, size, ResizeMode.Squash, size, PreprocessSpec.ImageNetMean, PreprocessSpec.ImageNetStd), "tokens", 6, dim, new PdfArgmaxRule(), null);
+        return new OnnxEmbedder(manifest, onnx, new OnnxOptions(), NullLogger.Instance);
+    }
+
+    [Fact]
+    public void SixTokenModel_OutputsPerTokenNormalisedEmbeddings()
+    {
+        const int Size = 16;
+        const int Dim = 8;
+        using var embedder = SixTokenEmbedder(Size, Dim, 4);
+        var manifest = embedder.Manifest;
         var output = new float[3 * 6 * Dim];
 
         embedder.Embed(RandomImages(3, Size, 5), 3, output);
@@ -152,21 +162,8 @@ public sealed class OnnxEmbedderTests
     {
         const int Size = 16;
         const int Dim = 64;
-        var random = new Random(11);
-        var weights = Enumerable.Range(0, 3 * 4 * 4 * 6 * Dim).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
-        var onnx = new OnnxModelBuilder("pdf-like")
-            .Input("pixels", null, 3, Size, Size)
-            .Output("tokens", null, 6, Dim)
-            .Initializer("w", [3 * 4 * 4, 6 * Dim], weights)
-            .Int64Initializer("flat", [0, -1])
-            .Int64Initializer("shape", [0, 6, Dim])
-            .Node("AveragePool", ["pixels"], ["pooled"], OnnxAttribute.Numbers("kernel_shape", 4, 4), OnnxAttribute.Numbers("strides", 4, 4))
-            .Node("Reshape", ["pooled", "flat"], ["flat_out"])
-            .Node("MatMul", ["flat_out", "w"], ["projected"])
-            .Node("Reshape", ["projected", "shape"], ["tokens"])
-            .Build("test", "six-token test model");
-        var manifest = new ModelManifest("pdf-like", "pdf.onnx", "pixels", new PreprocessSpec(Size, Size, ResizeMode.Squash, Size, PreprocessSpec.ImageNetMean, PreprocessSpec.ImageNetStd), "tokens", 6, Dim, new PdfArgmaxRule(), null);
-        using var embedder = new OnnxEmbedder(manifest, onnx, new OnnxOptions(), NullLogger.Instance);
+        using var embedder = SixTokenEmbedder(Size, Dim, 11);
+        var manifest = embedder.Manifest;
         // The same 20 images embedded alone and inside a batch of 37: the batch position changes the last bits of
         // each cosine, which a plain argmax would turn into a level.
         var images = RandomImages(20, Size, 12);

@@ -1,22 +1,9 @@
-using Icdiff.Corpora.FileSystem;
-using Icdiff.Embedding.Onnx;
-using Icdiff.Imaging.Skia;
-using Icdiff.Synthesis;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Orleans.Configuration;
-using Orleans.TestingHost;
-
 namespace Icdiff.Grains.Tests;
 
 /// <summary>A two-silo in-process cluster running the real grains, pipeline, decoder and ONNX model, over a small synthetic corpus.</summary>
-public sealed class AuditClusterFixture : IAsyncLifetime
+public sealed class AuditClusterFixture() : DemoClusterFixture(DataDirectory, 11)
 {
     internal static string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), $"icdiff-grains-{Guid.NewGuid():N}");
-
-    public TestCluster Cluster { get; private set; } = null!;
-
-    public DemoCorpus Corpus { get; private set; } = null!;
 
     /// <summary>Bad files added to model-a's folder, with the reason each must be skipped for.</summary>
     public IReadOnlyDictionary<string, string> BadFiles { get; } = new Dictionary<string, string>
@@ -26,19 +13,16 @@ public sealed class AuditClusterFixture : IAsyncLifetime
         ["truncated.png"] = "Truncated",
     };
 
-    public async ValueTask InitializeAsync()
+    protected override async Task PrepareAsync()
     {
-        Corpus = DemoCorpusBuilder.Build(Path.Combine(DataDirectory, "corpus"), DemoCorpusSpec.Small(11));
         var modelA = Corpus.ModelPaths["model-a"];
         await File.WriteAllBytesAsync(Path.Combine(modelA, "zero-bytes.png"), []);
         await File.WriteAllTextAsync(Path.Combine(modelA, "not-an-image.jpg"), "<html>hello</html>");
         var png = await File.ReadAllBytesAsync(Directory.EnumerateFiles(modelA, "*.png").First());
         await File.WriteAllBytesAsync(Path.Combine(modelA, "truncated.png"), png.AsSpan(0, png.Length / 2).ToArray());
-
-        Cluster = await TestClusters.DeployAsync<SiloConfigurator>(2);
     }
 
-    public async ValueTask DisposeAsync() => await TestClusters.TearDownAsync(Cluster, DataDirectory);
+    protected override Task<TestCluster> DeployAsync() => TestClusters.DeployAsync<SiloConfigurator>(2);
 
     private sealed class SiloConfigurator : ISiloConfigurator
     {

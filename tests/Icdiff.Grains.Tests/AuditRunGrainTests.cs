@@ -1,6 +1,3 @@
-using Icdiff.Core;
-using Icdiff.Synthesis;
-
 namespace Icdiff.Grains.Tests;
 
 public sealed class AuditRunGrainTests(AuditClusterFixture fixture) : IClassFixture<AuditClusterFixture>

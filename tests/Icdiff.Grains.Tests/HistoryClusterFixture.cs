@@ -1,12 +1,7 @@
 using System.Collections.Concurrent;
 using Icdiff.History;
 using Icdiff.History.Sql;
-using Icdiff.Synthesis;
 using Icdiff.Tests.Shared;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Orleans.Configuration;
-using Orleans.TestingHost;
 
 namespace Icdiff.Grains.Tests;
 

@@ -1,4 +1,3 @@
-using Icdiff.Core;
 using Icdiff.History;
 
 namespace Icdiff.Grains.Tests;

@@ -1,8 +1,4 @@
 using Icdiff.Index.Milvus;
-using Icdiff.Synthesis;
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Configuration;
-using Orleans.TestingHost;
 
 namespace Icdiff.Grains.Tests;
 

@@ -1,10 +1,3 @@
-using Icdiff.Core;
-using Icdiff.Synthesis;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using Orleans.Configuration;
-using Orleans.TestingHost;
-
 namespace Icdiff.Grains.Tests;
 
 /// <summary>
@@ -12,23 +5,18 @@ namespace Icdiff.Grains.Tests;
 /// generated corpus is the small demo corpus's model folder copied many times over (the images are what the pipeline
 /// decodes and embeds; only the amount of work matters here).
 /// </summary>
-public sealed class ScaleOutFixture : IAsyncLifetime
+public sealed class ScaleOutFixture() : DemoClusterFixture(DataDirectory, 41)
 {
     internal const int Copies = 16;
 
     internal static string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), $"icdiff-scaleout-{Guid.NewGuid():N}");
 
-    public TestCluster Cluster { get; private set; } = null!;
-
-    public DemoCorpus Corpus { get; private set; } = null!;
-
     public string Generated { get; private set; } = null!;
 
     public int GeneratedCount { get; private set; }
 
-    public async ValueTask InitializeAsync()
+    protected override Task PrepareAsync()
     {
-        Corpus = DemoCorpusBuilder.Build(Path.Combine(DataDirectory, "corpus"), DemoCorpusSpec.Small(41));
         Generated = Path.Combine(DataDirectory, "generated");
         var source = Corpus.ModelPaths["model-a"];
         for (var copy = 0; copy < Copies; copy++)
@@ -41,25 +29,16 @@ public sealed class ScaleOutFixture : IAsyncLifetime
         }
 
         GeneratedCount = Directory.EnumerateFiles(Generated, "*", SearchOption.AllDirectories).Count();
-        Cluster = await TestClusters.DeployAsync<Configurator>(4);
+        return Task.CompletedTask;
     }
 
-    public async ValueTask DisposeAsync() => await TestClusters.TearDownAsync(Cluster, DataDirectory);
+    protected override Task<TestCluster> DeployAsync() => TestClusters.DeployAsync<Configurator>(4);
 
     private sealed class Configurator : ISiloConfigurator
     {
-        public void Configure(ISiloBuilder siloBuilder)
-        {
-            siloBuilder.Services.AddOptions<AuditSiloOptions>().PostConfigure<IOptions<SiloOptions>>((o, silo) =>
-            {
-                o.DataDirectory = DataDirectory;
-                o.Roles = silo.Value.SiloName == "Primary" ? SiloRoles.Coordinator : SiloRoles.Worker;
-                // Two shards at a time per worker: the run lasts long enough for a silo to join mid-way, and the
-                // dispatcher, not a deep queue on one silo, decides where each shard goes.
-                o.MaxShardsInFlight = 2;
-            });
-            siloBuilder.AddAuditSilo();
-        }
+        // Two shards at a time per worker: the run lasts long enough for a silo to join mid-way, and the
+        // dispatcher, not a deep queue on one silo, decides where each shard goes.
+        public void Configure(ISiloBuilder siloBuilder) => siloBuilder.AddRoleSplitAuditSilo(DataDirectory, o => o.MaxShardsInFlight = 2);
     }
 }
 

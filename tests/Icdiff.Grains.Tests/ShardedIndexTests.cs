@@ -1,9 +1,4 @@
 using System.Globalization;
-using Icdiff.Core;
-using Icdiff.Synthesis;
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Configuration;
-using Orleans.TestingHost;
 
 namespace Icdiff.Grains.Tests;
 

@@ -1,31 +1,11 @@
-using Icdiff.Core;
-using Icdiff.Corpora.FileSystem;
-using Icdiff.Embedding.Onnx;
-using Icdiff.Imaging.Skia;
-using Icdiff.Synthesis;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Orleans.Configuration;
-using Orleans.TestingHost;
-
 namespace Icdiff.Grains.Tests;
 
 /// <summary>A three-silo in-process cluster whose silos share a data directory (run store and gallery snapshots), as silos on one machine do.</summary>
-public sealed class ThreeSiloFixture : IAsyncLifetime
+public sealed class ThreeSiloFixture() : DemoClusterFixture(DataDirectory, 23)
 {
     internal static string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), $"icdiff-3silo-{Guid.NewGuid():N}");
 
-    public TestCluster Cluster { get; private set; } = null!;
-
-    public DemoCorpus Corpus { get; private set; } = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        Corpus = DemoCorpusBuilder.Build(Path.Combine(DataDirectory, "corpus"), DemoCorpusSpec.Small(23));
-        Cluster = await TestClusters.DeployAsync<Configurator>(3);
-    }
-
-    public async ValueTask DisposeAsync() => await TestClusters.TearDownAsync(Cluster, DataDirectory);
+    protected override Task<TestCluster> DeployAsync() => TestClusters.DeployAsync<Configurator>(3);
 
     private sealed class Configurator : ISiloConfigurator
     {
@@ -46,13 +26,7 @@ public sealed class SiloLossTests(ThreeSiloFixture fixture) : IClassFixture<Thre
 {
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(6);
 
-    private AuditRequest Request() => new(
-        fixture.Corpus.GalleryPath,
-        [.. fixture.Corpus.Spec.Models.Select(m => new ModelCorpus(m.Name, fixture.Corpus.ModelPaths[m.Name]))],
-        "builtin",
-        ReplicaCriterion.DefaultMinLevel,
-        ReplicaCriterion.DefaultCandidates,
-        2);
+    private AuditRequest Request() => fixture.Corpus.AuditOf(shardSize: 2);
 
     private async Task<RunStatus> WaitAsync(string runId, Func<RunStatus, bool> until)
     {

@@ -1,9 +1,3 @@
-using Icdiff.Core;
-using Icdiff.Synthesis;
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Configuration;
-using Orleans.TestingHost;
-
 namespace Icdiff.Grains.Tests;
 
 /// <summary>
@@ -11,7 +5,7 @@ namespace Icdiff.Grains.Tests;
 /// until the test lets it go, as a message lost while Orleans' directory settles would (measured on two silo processes
 /// restarted on their old addresses: one scan call never answered, and the run waited out the 10-minute response timeout).
 /// </summary>
-public sealed class StalledCallFixture : IAsyncLifetime
+public sealed class StalledCallFixture() : DemoClusterFixture(DataDirectory, 29)
 {
     internal const int HeldShard = 3;
 
@@ -24,21 +18,13 @@ public sealed class StalledCallFixture : IAsyncLifetime
 
     internal static string? HoldRun;
 
-    public TestCluster Cluster { get; private set; } = null!;
-
-    public DemoCorpus Corpus { get; private set; } = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        Corpus = DemoCorpusBuilder.Build(Path.Combine(DataDirectory, "corpus"), DemoCorpusSpec.Small(29));
-        Cluster = await TestClusters.DeployAsync<Configurator>(2);
-    }
-
-    public async ValueTask DisposeAsync()
+    protected override async ValueTask DisposeAsyncCore()
     {
         Release.TrySetResult();
-        await TestClusters.TearDownAsync(Cluster, DataDirectory);
+        await base.DisposeAsyncCore();
     }
+
+    protected override Task<TestCluster> DeployAsync() => TestClusters.DeployAsync<Configurator>(2);
 
     private sealed class Configurator : ISiloConfigurator
     {

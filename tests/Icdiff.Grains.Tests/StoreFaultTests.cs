@@ -1,12 +1,3 @@
-using Icdiff.Core;
-using Icdiff.Corpora.FileSystem;
-using Icdiff.Embedding.Onnx;
-using Icdiff.Imaging.Skia;
-using Icdiff.Synthesis;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Orleans.TestingHost;
-
 namespace Icdiff.Grains.Tests;
 
 /// <summary>

@@ -1,9 +1,5 @@
-using Icdiff.Core;
 using Icdiff.Hosting;
-using Icdiff.Synthesis;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Orleans.TestingHost;
+using Microsoft.Extensions.Options;
 
 namespace Icdiff.Grains.Tests;
 
@@ -58,6 +54,22 @@ internal static class TestClusters
         return siloBuilder.AddIcdiffSilo();
     }
 
+    /// <summary>
+    /// The silo composition with the data directory in <paramref name="dataDirectory"/>, the primary silo declaring only
+    /// the coordinator role and every other silo only the worker role (as a CPU coordinator beside GPU workers), and
+    /// the fixture's own settings from <paramref name="configure"/>.
+    /// </summary>
+    public static ISiloBuilder AddRoleSplitAuditSilo(this ISiloBuilder siloBuilder, string dataDirectory, Action<AuditSiloOptions> configure)
+    {
+        siloBuilder.Services.AddOptions<AuditSiloOptions>().PostConfigure<IOptions<SiloOptions>>((o, silo) =>
+        {
+            o.DataDirectory = dataDirectory;
+            o.Roles = silo.Value.SiloName == "Primary" ? SiloRoles.Coordinator : SiloRoles.Worker;
+            configure(o);
+        });
+        return siloBuilder.AddAuditSilo();
+    }
+
     /// <summary>An audit of every model corpus of a demo corpus against its gallery, with the built-in model and the default criterion.</summary>
     public static AuditRequest AuditOf(this DemoCorpus corpus, int shardSize) => new(
         corpus.GalleryPath,
@@ -80,4 +92,37 @@ internal static class TestClusters
             // Temp files; the OS cleans up what a busy file system keeps.
         }
     }
+}
+
+/// <summary>
+/// A fixture owning one audit cluster over a small demo corpus, both in <paramref name="dataDirectory"/> and removed
+/// together. The directory is the derived fixture's static, for its silos' configurator (which Orleans creates) reads it.
+/// </summary>
+public abstract class DemoClusterFixture(string dataDirectory, int corpusSeed) : IAsyncLifetime
+{
+    public TestCluster Cluster { get; private set; } = null!;
+
+    public DemoCorpus Corpus { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        Corpus = DemoCorpusBuilder.Build(Path.Combine(dataDirectory, "corpus"), DemoCorpusSpec.Small(corpusSeed));
+        await PrepareAsync();
+        Cluster = await DeployAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await DisposeAsyncCore();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>What the fixture adds to its data directory once the corpus is there and before the cluster starts.</summary>
+    protected virtual Task PrepareAsync() => Task.CompletedTask;
+
+    /// <summary>Starts the cluster: <see cref="TestClusters.DeployAsync{TConfigurator}"/> with the fixture's configurator.</summary>
+    protected abstract Task<TestCluster> DeployAsync();
+
+    /// <summary>Stops the cluster and removes the data directory (the async dispose pattern: a fixture that must let something go first overrides it).</summary>
+    protected virtual async ValueTask DisposeAsyncCore() => await TestClusters.TearDownAsync(Cluster, dataDirectory);
 }

@@ -1,48 +1,19 @@
-using Icdiff.Core;
-using Icdiff.Corpora.FileSystem;
-using Icdiff.Embedding.Onnx;
-using Icdiff.Imaging.Skia;
-using Icdiff.Synthesis;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Orleans.Configuration;
-using Orleans.TestingHost;
-
 namespace Icdiff.Grains.Tests;
 
 /// <summary>
 /// A three-silo cluster whose primary silo declares only the coordinator role and whose two others declare only
 /// the worker role, as a CPU coordinator beside GPU workers would in production.
 /// </summary>
-public sealed class RoleClusterFixture : IAsyncLifetime
+public sealed class RoleClusterFixture() : DemoClusterFixture(DataDirectory, 29)
 {
     internal static string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), $"icdiff-roles-{Guid.NewGuid():N}");
 
-    public TestCluster Cluster { get; private set; } = null!;
-
-    public DemoCorpus Corpus { get; private set; } = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        Corpus = DemoCorpusBuilder.Build(Path.Combine(DataDirectory, "corpus"), DemoCorpusSpec.Small(29));
-        Cluster = await TestClusters.DeployAsync<Configurator>(3);
-    }
-
-    public async ValueTask DisposeAsync() => await TestClusters.TearDownAsync(Cluster, DataDirectory);
+    protected override Task<TestCluster> DeployAsync() => TestClusters.DeployAsync<Configurator>(3);
 
     private sealed class Configurator : ISiloConfigurator
     {
-        public void Configure(ISiloBuilder siloBuilder)
-        {
-            siloBuilder.Services.AddOptions<AuditSiloOptions>().PostConfigure<IOptions<SiloOptions>>((o, silo) =>
-            {
-                o.DataDirectory = DataDirectory;
-                o.Roles = silo.Value.SiloName == "Primary" ? SiloRoles.Coordinator : SiloRoles.Worker;
-                o.WorkerWaitTimeout = TimeSpan.FromSeconds(3);
-            });
-            siloBuilder.AddAuditSilo();
-        }
+        public void Configure(ISiloBuilder siloBuilder) =>
+            siloBuilder.AddRoleSplitAuditSilo(DataDirectory, o => o.WorkerWaitTimeout = TimeSpan.FromSeconds(3));
     }
 }
 
@@ -50,13 +21,7 @@ public sealed class WorkerRoleTests(RoleClusterFixture fixture) : IClassFixture<
 {
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(5);
 
-    private AuditRequest Request() => new(
-        fixture.Corpus.GalleryPath,
-        [.. fixture.Corpus.Spec.Models.Select(m => new ModelCorpus(m.Name, fixture.Corpus.ModelPaths[m.Name]))],
-        "builtin",
-        ReplicaCriterion.DefaultMinLevel,
-        ReplicaCriterion.DefaultCandidates,
-        8);
+    private AuditRequest Request() => fixture.Corpus.AuditOf(shardSize: 8);
 
     private async Task<RunStatus> RunToEndAsync(string runId)
     {

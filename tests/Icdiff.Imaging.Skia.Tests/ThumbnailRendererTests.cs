@@ -1,6 +1,4 @@
-using System.Buffers.Binary;
-using System.IO.Compression;
-using System.Text;
+using Icdiff.Tests.Shared;
 using SkiaSharp;
 
 namespace Icdiff.Imaging.Skia.Tests;
@@ -63,50 +61,7 @@ public sealed class ThumbnailRendererTests
     private static byte[] Png(int width, int height)
     {
         using var file = new MemoryStream();
-        file.Write([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
-        var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, width);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
-        header[8] = 8;
-        header[9] = 2;
-        Chunk(file, "IHDR", header);
-        using var idat = new MemoryStream();
-        using (var z = new ZLibStream(idat, CompressionLevel.Fastest, leaveOpen: true))
-        {
-            var row = new byte[1 + (width * 3)];
-            for (var y = 0; y < height; y++)
-            {
-                Array.Fill(row, (byte)(y * 255 / (height - 1)), 1, row.Length - 1);
-                z.Write(row);
-            }
-        }
-
-        Chunk(file, "IDAT", idat.ToArray());
-        Chunk(file, "IEND", []);
+        PngWriter.WriteGreyRows(file, width, height, y => (byte)(y * 255 / (height - 1)));
         return file.ToArray();
-    }
-
-    private static void Chunk(Stream stream, string type, byte[] data)
-    {
-        var length = new byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(length, data.Length);
-        stream.Write(length);
-        var body = new byte[4 + data.Length];
-        Encoding.ASCII.GetBytes(type, body);
-        data.CopyTo(body, 4);
-        stream.Write(body);
-        var crc = 0xFFFFFFFFu;
-        foreach (var b in body)
-        {
-            crc ^= b;
-            for (var k = 0; k < 8; k++)
-            {
-                crc = (crc & 1) != 0 ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
-            }
-        }
-
-        var tail = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(tail, ~crc);
-        stream.Write(tail);
     }
 }

@@ -1,7 +1,6 @@
 using Icdiff.Core;
 using Icdiff.Corpora.FileSystem;
 using Icdiff.Embedding.Onnx;
-using Icdiff.Imaging.Skia;
 using Icdiff.Index.Embedded;
 using Icdiff.Synthesis;
 using Microsoft.Extensions.Configuration;
@@ -21,11 +20,7 @@ public sealed class CandidateIndexBuilderTests : IAsyncLifetime
 
     public ValueTask InitializeAsync()
     {
-        _services = new ServiceCollection()
-            .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
-            .AddLogging()
-            .AddSkiaImageDecoding()
-            .AddOnnxEmbedding()
+        _services = PipelineServices.DecodingAndEmbedding()
             .AddFileSystemCorpora()
             .AddImagePipeline()
             .AddSingleton<CandidateIndexBuilder>()

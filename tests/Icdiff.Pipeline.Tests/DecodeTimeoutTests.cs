@@ -1,9 +1,7 @@
 using Icdiff.Core;
 using Icdiff.Corpora.FileSystem;
 using Icdiff.Embedding.Onnx;
-using Icdiff.Imaging.Skia;
 using Icdiff.Synthesis;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -24,11 +22,7 @@ public sealed class DecodeTimeoutTests
         var corpus = DemoCorpusBuilder.Build(root, DemoCorpusSpec.Small(3), null, Token);
         var files = Directory.GetFiles(corpus.GalleryPath).Order(StringComparer.Ordinal).Take(12).ToArray();
         var stuck = Path.GetFileName(files[5]);
-        using var services = new ServiceCollection()
-            .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
-            .AddLogging()
-            .AddSkiaImageDecoding()
-            .AddOnnxEmbedding()
+        using var services = PipelineServices.DecodingAndEmbedding()
             .BuildServiceProvider();
         var real = services.GetRequiredService<IImageDecoder>();
         var release = new ManualResetEventSlim();

@@ -1,5 +1,4 @@
 using Icdiff.Imaging.Skia;
-using Icdiff.Pipeline;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,10 +1,8 @@
 using Icdiff.Core;
 using Icdiff.Corpora.FileSystem;
 using Icdiff.Embedding.Onnx;
-using Icdiff.Imaging.Skia;
 using Icdiff.Synthesis;
 using Icdiff.Tests.Shared;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -26,11 +24,7 @@ public sealed class ReadTimeoutTests
         var root = Directory.CreateTempSubdirectory("icdiff-read-timeout-").FullName;
         var corpus = DemoCorpusBuilder.Build(root, DemoCorpusSpec.Small(4), null, Token);
         var fifo = SpecialFiles.MakeFifo(Path.Combine(root, "stuck.fifo"));
-        using var services = new ServiceCollection()
-            .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
-            .AddLogging()
-            .AddSkiaImageDecoding()
-            .AddOnnxEmbedding()
+        using var services = PipelineServices.DecodingAndEmbedding()
             .BuildServiceProvider();
         var options = new PipelineOptions { DecodeWorkers = 2, ReadTimeout = TimeSpan.FromSeconds(2) };
         await using var pipeline = new ImagePipeline(services.GetRequiredService<IImageDecoder>(), options, NullLogger<ImagePipeline>.Instance);

@@ -271,23 +271,8 @@ public static partial class HostileCorpus
             BinaryPrimitives.WriteInt32BigEndian(chunk, data.Length);
             Encoding.ASCII.GetBytes(type, chunk.AsSpan(4));
             data.CopyTo(chunk, 8);
-            BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(8 + data.Length), Crc32(chunk.AsSpan(4, 4 + data.Length)));
+            BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(8 + data.Length), PngWriter.Crc32(chunk.AsSpan(4, 4 + data.Length)));
             return chunk;
-        }
-
-        private static uint Crc32(ReadOnlySpan<byte> bytes)
-        {
-            var crc = 0xFFFFFFFFu;
-            foreach (var b in bytes)
-            {
-                crc ^= b;
-                for (var k = 0; k < 8; k++)
-                {
-                    crc = (crc & 1) != 0 ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
-                }
-            }
-
-            return ~crc;
         }
     }
 

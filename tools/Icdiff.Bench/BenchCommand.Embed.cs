@@ -1,20 +1,5 @@
-using System.CommandLine;
-using System.Diagnostics;
-using System.Globalization;
-using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
-using System.Text.Json;
-using Icdiff.Cli;
-using Icdiff.Core;
 using Icdiff.Embedding.Onnx;
-using Icdiff.Grains;
-using Icdiff.Imaging.Skia;
-using Icdiff.Index.Embedded;
-using Icdiff.Pipeline;
-using Icdiff.Synthesis;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.ML.OnnxRuntime;
-using SkiaSharp;
 
 namespace Icdiff.Bench;
 

@@ -1,13 +1,8 @@
-using System.CommandLine;
-using System.Globalization;
-using Icdiff.Cli;
-using Icdiff.Core;
 using Icdiff.Corpora.FileSystem;
 using Icdiff.Embedding.Onnx;
 using Icdiff.Index.Embedded;
 using Icdiff.Pipeline;
 using Icdiff.Synthesis;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Icdiff.Bench;
 

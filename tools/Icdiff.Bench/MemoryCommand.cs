@@ -1,9 +1,4 @@
-using System.CommandLine;
-using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
 using System.Text.RegularExpressions;
-using Icdiff.Cli;
 using Icdiff.Synthesis;
 using SkiaSharp;
 

@@ -1,9 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
-using Icdiff.Cli;
-using Icdiff.Core;
-
 namespace Icdiff.Bench;
 
 /// <summary>

@@ -1,4 +1,3 @@
 using Icdiff.Bench;
-using Icdiff.Cli;
 
 return await CommandLineEntry.InvokeAsync(BenchCommand.CreateRoot(), "icdiff-bench", args);

@@ -1,9 +1,3 @@
-using System.CommandLine;
-using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
-using Icdiff.Cli;
-using Icdiff.Core;
 using Icdiff.Embedding.Onnx;
 using Icdiff.Imaging.Skia;
 using Icdiff.Index.Embedded;

@@ -1,18 +1,10 @@
-using System.CommandLine;
-using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
-using System.Text.Json;
-using Icdiff.Cli;
-using Icdiff.Core;
 using Icdiff.Grains;
 using Icdiff.Hosting;
 using Icdiff.Index.Embedded;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Orleans.Configuration;
 
 namespace Icdiff.Bench;
 

@@ -1,19 +1,11 @@
-using System.CommandLine;
-using System.Diagnostics;
-using System.Globalization;
 using System.Net;
-using System.Text.Json;
-using Icdiff.Cli;
-using Icdiff.Core;
 using Icdiff.Embedding.Onnx;
 using Icdiff.Grains;
 using Icdiff.Hosting;
 using Icdiff.Synthesis;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Orleans.Configuration;
 using SkiaSharp;
 
 namespace Icdiff.Bench;

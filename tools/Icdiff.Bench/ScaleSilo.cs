@@ -1,20 +1,12 @@
 using System.Buffers;
-using System.CommandLine;
-using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using System.Threading.Channels;
-using Icdiff.Cli;
-using Icdiff.Core;
 using Icdiff.Grains;
 using Icdiff.Hosting;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Orleans.Configuration;
 
 namespace Icdiff.Bench;
 

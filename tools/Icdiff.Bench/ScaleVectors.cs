@@ -1,8 +1,5 @@
-using System.Globalization;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
-using System.Text.Json;
-using Icdiff.Cli;
 
 namespace Icdiff.Bench;
 

@@ -1,6 +1,3 @@
-using System.CommandLine;
-using Icdiff.Cli;
-using Icdiff.Core;
 using Icdiff.Embedding.Onnx.Graph;
 
 namespace Icdiff.Bench;
