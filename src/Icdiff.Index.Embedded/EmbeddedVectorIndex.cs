@@ -96,28 +96,16 @@ public sealed class EmbeddedVectorIndex : IGalleryIndex
     /// <summary>Drops every entry whose ordinal <paramref name="keep"/> rejects, preserving order; returns how many.</summary>
     public int Retain(Func<int, bool> keep)
     {
-        var write = 0;
-        for (var read = 0; read < Count; read++)
+        var write = OrdinalCompaction.Compact(Count, keep, (read, to) =>
         {
-            if (!keep(read))
+            _keys[to] = _keys[read];
+            _stamps[to] = _stamps[read];
+            EmbeddingSlot(read).CopyTo(EmbeddingSlot(to));
+            if (Tokens > 1)
             {
-                continue;
+                ProxySlot(read).CopyTo(ProxySlot(to));
             }
-
-            if (write != read)
-            {
-                _keys[write] = _keys[read];
-                _stamps[write] = _stamps[read];
-                EmbeddingSlot(read).CopyTo(EmbeddingSlot(write));
-                if (Tokens > 1)
-                {
-                    ProxySlot(read).CopyTo(ProxySlot(write));
-                }
-            }
-
-            write++;
-        }
-
+        });
         var removed = Count - write;
         _keys.RemoveRange(write, removed);
         _stamps.RemoveRange(write, removed);
@@ -262,11 +250,7 @@ public sealed class EmbeddedVectorIndex : IGalleryIndex
             writer.Write(_stamps[i]);
         }
 
-        for (var blockStart = 0; blockStart < Count; blockStart += BlockEntries)
-        {
-            var entries = Math.Min(BlockEntries, Count - blockStart);
-            writer.Write(MemoryMarshal.AsBytes(_embeddingBlocks[blockStart / BlockEntries].AsSpan(0, entries * EmbeddingLength)));
-        }
+        IndexFiles.WriteBlocks(writer, _embeddingBlocks, Count, BlockEntries, EmbeddingLength);
     });
 
     public static EmbeddedVectorIndex Load(string path)

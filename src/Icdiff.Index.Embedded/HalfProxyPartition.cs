@@ -93,25 +93,13 @@ public sealed class HalfProxyPartition
     /// <summary>Drops every entry whose ordinal <paramref name="keep"/> rejects, preserving order; returns how many.</summary>
     public int Retain(Func<int, bool> keep)
     {
-        var write = 0;
-        for (var read = 0; read < Count; read++)
+        var write = OrdinalCompaction.Compact(Count, keep, (read, to) =>
         {
-            if (!keep(read))
-            {
-                continue;
-            }
-
-            if (write != read)
-            {
-                _keys[write] = _keys[read];
-                _stamps[write] = _stamps[read];
-                _locators[write] = _locators[read];
-                Slot(read).CopyTo(Slot(write));
-            }
-
-            write++;
-        }
-
+            _keys[to] = _keys[read];
+            _stamps[to] = _stamps[read];
+            _locators[to] = _locators[read];
+            Slot(read).CopyTo(Slot(to));
+        });
         var removed = Count - write;
         _keys.RemoveRange(write, removed);
         _stamps.RemoveRange(write, removed);
@@ -360,11 +348,7 @@ public sealed class HalfProxyPartition
             writer.Write(_locators[i]);
         }
 
-        for (var start = 0; start < Count; start += BlockEntries)
-        {
-            var entries = Math.Min(BlockEntries, Count - start);
-            writer.Write(MemoryMarshal.AsBytes(_blocks[start / BlockEntries].AsSpan(0, entries * Dim)));
-        }
+        IndexFiles.WriteBlocks(writer, _blocks, Count, BlockEntries, Dim);
     });
 
     public static HalfProxyPartition Load(string path)

@@ -25,6 +25,17 @@ internal static class IndexFiles
         File.Move(temporary, path, overwrite: true);
     }
 
+    /// <summary>The first <paramref name="count"/> rows of fixed-size blocks (<paramref name="blockEntries"/> rows of <paramref name="rowLength"/> values each), as their raw bytes.</summary>
+    public static void WriteBlocks<T>(BinaryWriter writer, IReadOnlyList<T[]> blocks, int count, int blockEntries, int rowLength)
+        where T : unmanaged
+    {
+        for (var start = 0; start < count; start += blockEntries)
+        {
+            var entries = Math.Min(blockEntries, count - start);
+            writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(blocks[start / blockEntries].AsSpan(0, entries * rowLength)));
+        }
+    }
+
     /// <summary>Opens <paramref name="path"/> and reads past its header; a file of another kind or version is an error naming <paramref name="kind"/>.</summary>
     public static BinaryReader OpenChecked(string path, int magic, int version, string kind)
     {
@@ -44,5 +55,34 @@ internal static class IndexFiles
             reader.Dispose();
             throw;
         }
+    }
+}
+
+/// <summary>Removing entries from ordinal-addressed stores in place, keeping the survivors' order.</summary>
+internal static class OrdinalCompaction
+{
+    /// <summary>
+    /// Moves every entry of <paramref name="count"/> that <paramref name="keep"/> accepts down to the next free
+    /// ordinal (<paramref name="move"/>(from, to), called only when they differ); returns how many are kept.
+    /// </summary>
+    public static int Compact(int count, Func<int, bool> keep, Action<int, int> move)
+    {
+        var write = 0;
+        for (var read = 0; read < count; read++)
+        {
+            if (!keep(read))
+            {
+                continue;
+            }
+
+            if (write != read)
+            {
+                move(read, write);
+            }
+
+            write++;
+        }
+
+        return write;
     }
 }
