@@ -19,6 +19,9 @@ internal sealed partial class ScheduleGrain(
     private const string ReminderName = "schedule-tick";
     private readonly DateTimeOffset _since = DateTimeOffset.UtcNow;
 
+    /// <summary>How long after a run's end its history record may still be on its way (normally milliseconds).</summary>
+    private static readonly TimeSpan EndRecordGrace = TimeSpan.FromMinutes(1);
+
     public async Task EnsureRegisteredAsync()
     {
         var tick = options.CurrentValue.TickInterval;
@@ -84,9 +87,11 @@ internal sealed partial class ScheduleGrain(
             return false;
         }
 
-        // The history says running; the run grain knows (its end may not have been written, a store outage say).
+        // The history says running; the run grain knows (its end may not have been written, a store outage say). A
+        // run that ended moments ago is still writing its end: the next run must wait for it, or it would not see the
+        // images this one processed and audit them again. Past the grace, the end is taken as lost and the schedule goes on.
         var status = await GrainFactory.GetGrain<IAuditRunGrain>(latest.RunId).GetStatusAsync();
-        if (status.IsFinished)
+        if (status.IsFinished && (status.FinishedAt is not { } finished || DateTimeOffset.UtcNow - finished > EndRecordGrace))
         {
             return false;
         }

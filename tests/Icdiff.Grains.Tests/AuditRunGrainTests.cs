@@ -161,8 +161,9 @@ public sealed class AuditRunGrainTests(AuditClusterFixture fixture) : IClassFixt
         using var timeout = new CancellationTokenSource(RunTimeout);
         while (!status.IsFinished)
         {
-            await Task.Delay(100, timeout.Token);
-            status = await run.GetStatusAsync();
+            timeout.Token.ThrowIfCancellationRequested();
+            // The grain answers as soon as the status changes (WaitForChangeAsync): no polling interval.
+            status = await run.WaitForChangeAsync(status.Revision, TimeSpan.FromSeconds(5));
         }
 
         var after = await aggregate.GetSummaryAsync(ReplicaCriterion.DefaultMinLevel);
@@ -185,8 +186,9 @@ public sealed class AuditRunGrainTests(AuditClusterFixture fixture) : IClassFixt
         using var timeout = new CancellationTokenSource(RunTimeout);
         while (!status.IsFinished)
         {
-            await Task.Delay(50, timeout.Token);
-            status = await run.GetStatusAsync();
+            timeout.Token.ThrowIfCancellationRequested();
+            // The grain answers as soon as the status changes (WaitForChangeAsync): no polling interval.
+            status = await run.WaitForChangeAsync(status.Revision, TimeSpan.FromSeconds(5));
         }
 
         Assert.Equal(RunState.Failed, status.State);
@@ -233,8 +235,9 @@ public sealed class AuditRunGrainTests(AuditClusterFixture fixture) : IClassFixt
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         while (!status.IsFinished)
         {
-            await Task.Delay(100, timeout.Token);
-            status = await run.GetStatusAsync();
+            timeout.Token.ThrowIfCancellationRequested();
+            // The grain answers as soon as the status changes (WaitForChangeAsync): no polling interval.
+            status = await run.WaitForChangeAsync(status.Revision, TimeSpan.FromSeconds(5));
         }
 
         Assert.Equal(RunState.Completed, status.State);

@@ -105,8 +105,9 @@ public sealed class ScaleOutTests(ScaleOutFixture fixture) : IClassFixture<Scale
                 await onProgress(status);
             }
 
-            await Task.Delay(100, timeout.Token);
-            status = await run.GetStatusAsync();
+            timeout.Token.ThrowIfCancellationRequested();
+            // The grain answers as soon as the status changes (WaitForChangeAsync): no polling interval.
+            status = await run.WaitForChangeAsync(status.Revision, TimeSpan.FromSeconds(5));
         }
 
         Assert.True(status.State == RunState.Completed, $"{status.State}: {status.Error}");

@@ -31,13 +31,17 @@ public sealed class SiloLossTests(ThreeSiloFixture fixture) : IClassFixture<Thre
     private async Task<RunStatus> WaitAsync(string runId, Func<RunStatus, bool> until)
     {
         using var timeout = new CancellationTokenSource(RunTimeout);
+        var seen = -1L;
         while (true)
         {
             RunStatus status;
             try
             {
-                // A status call also re-activates (and so resumes) a run whose silo was lost.
-                status = await fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>(runId).GetStatusAsync();
+                // A status call also re-activates (and so resumes) a run whose silo was lost; it answers as soon as
+                // the status changes (a new activation counts its revisions afresh, so it answers at once).
+                timeout.Token.ThrowIfCancellationRequested();
+                status = await fixture.Cluster.GrainFactory.GetGrain<IAuditRunGrain>(runId).WaitForChangeAsync(seen, TimeSpan.FromSeconds(5));
+                seen = status.Revision;
             }
             catch (Exception ex) when (ex is SiloUnavailableException or TimeoutException or OrleansMessageRejectionException)
             {
@@ -49,8 +53,6 @@ public sealed class SiloLossTests(ThreeSiloFixture fixture) : IClassFixture<Thre
             {
                 return status;
             }
-
-            await Task.Delay(50, timeout.Token);
         }
     }
 

@@ -30,8 +30,9 @@ public sealed class WorkerRoleTests(RoleClusterFixture fixture) : IClassFixture<
         using var timeout = new CancellationTokenSource(RunTimeout);
         while (!status.IsFinished)
         {
-            await Task.Delay(100, timeout.Token);
-            status = await run.GetStatusAsync();
+            timeout.Token.ThrowIfCancellationRequested();
+            // The grain answers as soon as the status changes (WaitForChangeAsync): no polling interval.
+            status = await run.WaitForChangeAsync(status.Revision, TimeSpan.FromSeconds(5));
         }
 
         return status;
@@ -68,8 +69,9 @@ public sealed class WorkerRoleTests(RoleClusterFixture fixture) : IClassFixture<
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         while (!status.IsFinished)
         {
-            await Task.Delay(100, timeout.Token);
-            status = await run.GetStatusAsync();
+            timeout.Token.ThrowIfCancellationRequested();
+            // The grain answers as soon as the status changes (WaitForChangeAsync): no polling interval.
+            status = await run.WaitForChangeAsync(status.Revision, TimeSpan.FromSeconds(5));
         }
 
         Assert.Equal(RunState.Failed, status.State);
