@@ -52,7 +52,7 @@ public sealed class StoreFaultTests : IAsyncLifetime
         Assert.Equal(total, resumed.Models.Sum(m => m.Done));
         Assert.Equal(await ResultAsync(reference, request), await ResultAsync(runId, request));
         // This run's files only: an ended run of another test keeps rewriting its own, each through a temporary file.
-        Assert.Empty(Directory.EnumerateFiles(Path.Combine(DataDirectory, "runs"), "*.tmp", SearchOption.AllDirectories).Where(f => f.Contains(runId, StringComparison.Ordinal)));
+        Assert.DoesNotContain(Directory.EnumerateFiles(Path.Combine(DataDirectory, "runs"), "*.tmp", SearchOption.AllDirectories), f => f.Contains(runId, StringComparison.Ordinal));
     }
 
     /// <summary>
