@@ -57,10 +57,13 @@ public sealed class HistoryTests(HistoryClusterFixture fixture) : IClassFixture<
         Assert.Equal(20, firstModel.Scanned + firstModel.Skipped);
         var firstKeys = (await fixture.Store.GetImagesAsync(new ImageQuery(first.RunId, Take: 1000), ct)).Items.Select(i => i.Key).ToHashSet();
 
-        // Images arrive between runs (as a nightly generation job would add them).
+        // Images arrive between runs (as a nightly generation job would add them), each whole: written beside the
+        // folder and renamed in, so a tick listing the folder mid-copy never sees half a file (it would be a skip).
         foreach (var image in fixture.HeldBack)
         {
-            File.Copy(image, Path.Combine(HistoryClusterFixture.ScheduledFolder, Path.GetFileName(image)));
+            var arriving = Path.Combine(Path.GetDirectoryName(HistoryClusterFixture.ScheduledFolder)!, $"arriving-{Path.GetFileName(image)}");
+            File.Copy(image, arriving);
+            File.Move(arriving, Path.Combine(HistoryClusterFixture.ScheduledFolder, Path.GetFileName(image)));
         }
 
         // Later runs together process exactly the added images, each once, however the copy and the ticks interleave.
