@@ -39,13 +39,13 @@ internal sealed partial class GalleryIndexGrain(IOptions<AuditSiloOptions> optio
 
     public Task<IReadOnlyList<ImageRef>> FilterNewAsync(Guid pass, IReadOnlyList<ImageRef> items)
     {
-        var index = _index ?? throw new InvalidOperationException("BeginPassAsync must be called first.");
+        var index = _index ?? throw PassNotOpen();
         return Task.FromResult<IReadOnlyList<ImageRef>>(_passes.FilterNew(pass, items, index.StampOf));
     }
 
     public Task AddAsync(IReadOnlyList<GalleryEmbedding> embeddings)
     {
-        var index = _index ?? throw new InvalidOperationException("BeginPassAsync must be called first.");
+        var index = _index ?? throw PassNotOpen();
         foreach (var e in embeddings)
         {
             // A changed image is appended; the older entry under the same key is dropped when the pass is sealed.
@@ -57,9 +57,16 @@ internal sealed partial class GalleryIndexGrain(IOptions<AuditSiloOptions> optio
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// No pass is open on this activation: it was re-activated after its silo was lost (or never begun). The run
+    /// treats a "gallery pass" error as a cluster fault and starts its gallery pass again.
+    /// </summary>
+    private static InvalidOperationException PassNotOpen() =>
+        new("gallery pass is not open on this index (re-activated after its silo was lost); the run starts its gallery pass again.");
+
     public Task<GallerySnapshot> SealPassAsync(Guid pass)
     {
-        var index = _index ?? throw new InvalidOperationException("BeginPassAsync must be called first.");
+        var index = _index ?? throw PassNotOpen();
         var removed = _passes.Seal(pass, index.Retain, index.KeyOf, () => index.Count);
         _changed |= removed > 0;
 
