@@ -20,6 +20,7 @@ namespace Icdiff.Grains.Index.Sharded;
 internal sealed partial class GalleryPartitionGrain(IOptions<AuditSiloOptions> options, ILogger<GalleryPartitionGrain> logger) : Grain, IGalleryPartitionGrain, IDisposable
 {
     private readonly GalleryPasses _passes = new();
+    private readonly CoalescingPartitionSearch _searches = new();
 
     // Sealed snapshots are immutable, so searches read them beside a pass that writes the next one.
     private readonly Dictionary<string, Lazy<HalfProxyPartition>> _snapshots = new(StringComparer.Ordinal);
@@ -138,7 +139,8 @@ internal sealed partial class GalleryPartitionGrain(IOptions<AuditSiloOptions> o
     public async Task<PartitionHits> SearchAsync(PartitionSearch search)
     {
         var partition = Snapshot(search.Snapshot);
-        var hits = await Task.Run(() => partition.SearchCandidates(Array.ConvertAll(search.Proxies, row => (ReadOnlyMemory<float>)row), search.K, search.Limit));
+        // Concurrent searches of this partition (every worker's batches in flight) share one scan (CoalescingPartitionSearch).
+        var hits = await _searches.SearchAsync(partition, Array.ConvertAll(search.Proxies, row => (ReadOnlyMemory<float>)row), search.K, search.Limit);
         var keys = new string[hits.Length][];
         var stamps = new string[hits.Length][];
         var scores = new float[hits.Length][];

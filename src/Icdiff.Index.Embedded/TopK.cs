@@ -99,3 +99,73 @@ internal struct TopK(int capacity, List<string> keys)
         }
     }
 }
+
+/// <summary>
+/// The k-th best score seen so far, without the entries it belongs to: all a float16 partition scan needs to tell which
+/// scores can still matter. A min-heap of plain floats, with no key comparisons: whichever of several equal scores is
+/// kept, the k-th best value is the same (<see cref="TopK"/> ranks ties by key because it keeps entries).
+/// </summary>
+internal struct KthBestScore(int k)
+{
+    private readonly float[] _heap = new float[k];
+    private int _count;
+
+    /// <summary>The k-th best score offered, or negative infinity while fewer than k were.</summary>
+    public readonly float Value => _count < _heap.Length ? float.NegativeInfinity : _heap[0];
+
+    public void Offer(float score)
+    {
+        var heap = _heap;
+        if (_count < heap.Length)
+        {
+            // Sift up.
+            var i = _count++;
+            while (i > 0)
+            {
+                var parent = (i - 1) / 2;
+                if (heap[parent] <= score)
+                {
+                    break;
+                }
+
+                heap[i] = heap[parent];
+                i = parent;
+            }
+
+            heap[i] = score;
+            return;
+        }
+
+        if (score <= heap[0])
+        {
+            return;
+        }
+
+        // Replace the smallest and sift down.
+        var at = 0;
+        var count = _count;
+        while (true)
+        {
+            var child = (2 * at) + 1;
+            if (child >= count)
+            {
+                break;
+            }
+
+            if (child + 1 < count && heap[child + 1] < heap[child])
+            {
+                child++;
+            }
+
+            if (heap[child] >= score)
+            {
+                break;
+            }
+
+            heap[at] = heap[child];
+            at = child;
+        }
+
+        heap[at] = score;
+    }
+}
