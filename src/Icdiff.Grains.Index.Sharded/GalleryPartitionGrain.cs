@@ -106,7 +106,12 @@ internal sealed partial class GalleryPartitionGrain(IOptions<AuditSiloOptions> o
         }
 
         var file = SnapshotFiles.NewFile(Folder);
-        await Task.Run(() => building.Save(file));
+        // The sealed copy keeps no room to grow: a pass that builds on it starts from its file.
+        await Task.Run(() =>
+        {
+            building.Save(file);
+            building.TrimExcess();
+        });
         SnapshotFiles.Publish(Folder, file, _fingerprint);
         _currentFile = file;
         _changed = false;

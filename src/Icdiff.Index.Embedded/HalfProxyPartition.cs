@@ -90,6 +90,21 @@ public sealed class HalfProxyPartition
         _locators.Add(locator);
     }
 
+    /// <summary>
+    /// Shrinks the last storage block to the entries it holds (blocks are allocated whole, 16,384 entries, 25 MB at
+    /// 768-d, so a sealed partition could carry most of an empty block). <see cref="Add"/> grows it back.
+    /// </summary>
+    public void TrimExcess()
+    {
+        var used = (Count - ((_blocks.Count - 1) * BlockEntries)) * Dim;
+        if (_blocks.Count > 0 && _blocks[^1].Length > used)
+        {
+            var last = _blocks[^1];
+            Array.Resize(ref last, used);
+            _blocks[^1] = last;
+        }
+    }
+
     /// <summary>Drops every entry whose ordinal <paramref name="keep"/> rejects, preserving order; returns how many.</summary>
     public int Retain(Func<int, bool> keep)
     {

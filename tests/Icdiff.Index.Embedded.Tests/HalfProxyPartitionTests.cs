@@ -118,6 +118,40 @@ public sealed class HalfProxyPartitionTests
     }
 }
 
+public sealed class HalfProxyPartitionTrimTests
+{
+    [Fact]
+    public void TrimExcess_KeepsOnlyWhatTheEntriesUse_AndTheSameAnswers_AndAddGrowsItBack()
+    {
+        const int dim = 16;
+        var random = new Random(3);
+        var partition = new HalfProxyPartition(dim);
+        for (var i = 0; i < 20_000; i++)
+        {
+            partition.Add($"img{i:D6}", "s", TestVectors.RandomUnit(random, dim), i);
+        }
+
+        var queries = Enumerable.Range(0, 5).Select(_ => (ReadOnlyMemory<float>)TestVectors.RandomUnit(random, dim)).ToArray();
+        var before = partition.SearchCandidates(queries, 8, 32);
+        Assert.Equal(2L * 16_384 * dim * 2, partition.ProxyBytes);
+
+        partition.TrimExcess();
+
+        Assert.Equal(20_000L * dim * 2, partition.ProxyBytes);
+        var after = partition.SearchCandidates(queries, 8, 32);
+        for (var q = 0; q < queries.Length; q++)
+        {
+            Assert.Equal(before[q], after[q]);
+        }
+
+        var added = TestVectors.RandomUnit(random, dim);
+        partition.Add("img-added", "s", added, 20_000);
+        Assert.Equal(20_001, partition.Count);
+        var found = partition.SearchCandidates([added], 1, 1);
+        Assert.Equal("img-added", partition.KeyOf(found[0][0].Ordinal));
+    }
+}
+
 public sealed class HalfConversionTests
 {
     [Fact]
