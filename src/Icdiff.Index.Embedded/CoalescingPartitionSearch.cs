@@ -43,15 +43,7 @@ public sealed class CoalescingPartitionSearch
     public Task<ApproximateCandidate[][]> SearchAsync(HalfProxyPartition partition, ReadOnlyMemory<float>[] queries, int k, int limit)
     {
         ArgumentNullException.ThrowIfNull(partition);
-        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(limit, k);
-        foreach (var row in queries)
-        {
-            if (row.Length != partition.Dim)
-            {
-                throw new ArgumentException($"a query has {row.Length} floats; this partition holds {partition.Dim}.", nameof(queries));
-            }
-        }
+        partition.CheckSearch(queries, k, limit);
 
         if (queries.Length == 0)
         {
@@ -127,12 +119,6 @@ public sealed class CoalescingPartitionSearch
         try
         {
             var first = batch[0];
-            if (batch.Count == 1)
-            {
-                first.Answer.SetResult(first.Partition.SearchCandidates(first.Queries, first.K, first.Limit));
-                return;
-            }
-
             var rows = batch.SelectMany(r => r.Queries).ToArray();
             var hits = first.Partition.SearchCandidates(rows, first.K, first.Limit);
             var at = 0;

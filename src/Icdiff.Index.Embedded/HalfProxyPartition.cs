@@ -96,8 +96,13 @@ public sealed class HalfProxyPartition
     /// </summary>
     public void TrimExcess()
     {
+        if (_blocks.Count == 0)
+        {
+            return;
+        }
+
         var used = (Count - ((_blocks.Count - 1) * BlockEntries)) * Dim;
-        if (_blocks.Count > 0 && _blocks[^1].Length > used)
+        if (_blocks[^1].Length > used)
         {
             var last = _blocks[^1];
             Array.Resize(ref last, used);
@@ -156,16 +161,8 @@ public sealed class HalfProxyPartition
     /// </summary>
     public ApproximateCandidate[][] SearchCandidates(ReadOnlyMemory<float>[] queries, int k, int limit)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(limit, k);
+        CheckSearch(queries, k, limit);
         var queryCount = queries.Length;
-        foreach (var row in queries)
-        {
-            if (row.Length != Dim)
-            {
-                throw new ArgumentException($"a query has {row.Length} floats; this partition holds {Dim}.", nameof(queries));
-            }
-        }
 
         if (Count == 0)
         {
@@ -254,6 +251,20 @@ public sealed class HalfProxyPartition
         return results;
     }
 
+    /// <summary>Throws for a search this partition cannot run: k below 1, a limit below k, a query of another dimension.</summary>
+    public void CheckSearch(ReadOnlyMemory<float>[] queries, int k, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, k);
+        foreach (var row in queries)
+        {
+            if (row.Length != Dim)
+            {
+                throw new ArgumentException($"a query has {row.Length} floats; this partition holds {Dim}.", nameof(queries));
+            }
+        }
+    }
+
     /// <summary>
     /// Scores a converted chunk against every query, four queries at a time: by four gallery rows per step in 512-bit
     /// lanes where the machine has them (<see cref="WideDotProducts"/>), else by two rows as in the embedded search (6
@@ -276,55 +287,45 @@ public sealed class HalfProxyPartition
             // Steps of this chunk: query groups x row steps; spread the next chunk's cache lines over them.
             var steps = Math.Max(1, ((queryCount + 3) / 4) * Math.Max(1, entries / 4));
             var linesPerStep = Sse.IsSupported ? (int)Math.Min(64, ((fetchEnd - fetch) / 64 / steps) + 1) : 0;
-            ScoreChunk(scratch, entries, start, queries, dim, heaps, floors, kept, wide, tile, ref fetch, fetchEnd, linesPerStep);
-        }
-    }
-
-    private static unsafe void ScoreChunk(float[] scratch, int entries, int start, ReadOnlyMemory<float>[] queries, int dim, KthBestScore[] heaps, float[] floors, List<ApproximateCandidate>[] kept, bool wide, Span<float> tile, ref byte* fetch, byte* fetchEnd, int linesPerStep)
-    {
-        var queryCount = queries.Length;
-        for (var q = 0; q < queryCount; q += 4)
-        {
-            var lanes = Math.Min(4, queryCount - q);
-            var q0 = queries[q].Span;
-            var q1 = queries[Math.Min(q + 1, queryCount - 1)].Span;
-            var q2 = queries[Math.Min(q + 2, queryCount - 1)].Span;
-            var q3 = queries[Math.Min(q + 3, queryCount - 1)].Span;
-            var g = 0;
-            if (wide)
+            for (var q = 0; q < queryCount; q += 4)
             {
-                for (; g + 4 <= entries; g += 4)
+                var lanes = Math.Min(4, queryCount - q);
+                var q0 = queries[q].Span;
+                var q1 = queries[Math.Min(q + 1, queryCount - 1)].Span;
+                var q2 = queries[Math.Min(q + 2, queryCount - 1)].Span;
+                var q3 = queries[Math.Min(q + 3, queryCount - 1)].Span;
+                var g = 0;
+                if (wide)
                 {
-                    for (var line = 0; line < linesPerStep && fetch < fetchEnd; line++, fetch += 64)
+                    for (; g + 4 <= entries; g += 4)
                     {
-                        Sse.Prefetch1(fetch);
-                    }
-
-                    WideDotProducts.FourByFour(ref scratch[g * dim], dim, q0, q1, q2, q3, tile);
-                    for (var row = 0; row < 4; row++)
-                    {
-                        for (var lane = 0; lane < lanes; lane++)
+                        for (var line = 0; line < linesPerStep && fetch < fetchEnd; line++, fetch += 64)
                         {
-                            var score = tile[(row * 4) + lane];
-                            if (score >= floors[q + lane])
+                            Sse.Prefetch1(fetch);
+                        }
+
+                        WideDotProducts.FourByFour(ref scratch[g * dim], dim, q0, q1, q2, q3, tile);
+                        for (var row = 0; row < 4; row++)
+                        {
+                            for (var lane = 0; lane < lanes; lane++)
                             {
-                                Keep(heaps, floors, kept, q + lane, start + g + row, score);
+                                Consider(heaps, floors, kept, q + lane, start + g + row, tile[(row * 4) + lane]);
                             }
                         }
                     }
                 }
-            }
 
-            for (; g + 2 <= entries; g += 2)
-            {
-                var (first, second) = DotProducts.FourByTwo(scratch.AsSpan(g * dim, dim), scratch.AsSpan((g + 1) * dim, dim), q0, q1, q2, q3);
-                ConsiderLanes(heaps, floors, kept, q, lanes, start + g, first);
-                ConsiderLanes(heaps, floors, kept, q, lanes, start + g + 1, second);
-            }
+                for (; g + 2 <= entries; g += 2)
+                {
+                    var (first, second) = DotProducts.FourByTwo(scratch.AsSpan(g * dim, dim), scratch.AsSpan((g + 1) * dim, dim), q0, q1, q2, q3);
+                    ConsiderLanes(heaps, floors, kept, q, lanes, start + g, first);
+                    ConsiderLanes(heaps, floors, kept, q, lanes, start + g + 1, second);
+                }
 
-            for (; g < entries; g++)
-            {
-                ConsiderLanes(heaps, floors, kept, q, lanes, start + g, DotProducts.Four(scratch.AsSpan(g * dim, dim), q0, q1, q2, q3));
+                for (; g < entries; g++)
+                {
+                    ConsiderLanes(heaps, floors, kept, q, lanes, start + g, DotProducts.Four(scratch.AsSpan(g * dim, dim), q0, q1, q2, q3));
+                }
             }
         }
     }
@@ -388,6 +389,7 @@ public sealed class HalfProxyPartition
     }
 
     /// <summary>Keeps an entry that may still reach the top-k: the floor only rises, so one below floor - 2e now never will.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Consider(KthBestScore[] heaps, float[] floors, List<ApproximateCandidate>[] kept, int h, int ordinal, float score)
     {
         if (score >= floors[h])
